@@ -1,0 +1,72 @@
+'use strict';
+
+// The one place that loads the compiled addon. Everything else in lib/ goes through this module.
+//
+// The native interface (src/bindings.rs). Rust owns file descriptors, readiness and batched syscalls;
+// it knows nothing of Node's API. Conventions:
+//   - Kernel errors come back as a negative errno (e.g. -98 for EADDRINUSE). JS builds every error.
+//   - A wrong argument type throws a plain TypeError (a bug in lib/, never reachable by users).
+//   - Addresses passed in are IP literals (IPv6 may carry `%scope`); JS resolves host names first.
+//
+//   init(dispatch)                      once per thread (worker); dispatch(id, kind, a, b, c) receives
+//                                       every event of every socket of this thread, see KIND_* below.
+//   create(family)        -> handle     family 4 | 6. No fd yet (like libuv: the fd is made by bind).
+//   socketId(handle)      -> number     the id dispatch() is called with.
+//   bind(handle, ip, port, flags) -> 0 | -errno
+//                                       flags: FLAG_REUSEADDR | FLAG_REUSEPORT | FLAG_IPV6ONLY.
+//                                       Creates the fd, sets options, binds, starts receiving.
+//   open(handle, fd)      -> 0 | -errno adopts an existing UDP fd (bind({ fd })), starts receiving.
+//   connect(handle, ip, port) -> 0 | -errno
+//   disconnect(handle)    -> 0 | -errno
+//   localAddress(handle)  -> { address, family, port } | -errno
+//   remoteAddress(handle) -> { address, family, port } | -errno
+//   send(handle, bufs, ips, ports, results) -> k
+//                                       bufs: Buffer[] (one datagram each); ips: string[] and
+//                                       ports: number[] (or null for a connected socket).
+//                                       Sends in order with sendmmsg. results (Int32Array, length >=
+//                                       bufs.length) gets bytes sent or -errno for datagrams [0, k).
+//                                       Datagrams [k, n) went to the reactor (the kernel said EAGAIN,
+//                                       or earlier ones still wait): their outcomes arrive, in order,
+//                                       through dispatch(id, KIND_SEND_DONE, Int32Array).
+//   sendQueue(handle)     -> [bytes, count] datagrams held by the reactor, not yet given to the kernel.
+//   setOption(handle, OPT_*, value) -> 0 | -errno
+//   getOption(handle, OPT_*) -> value (>= 0) | -errno
+//   setMulticastInterface(handle, ip) -> 0 | -errno
+//   membership(handle, add, group, iface) -> 0 | -errno          iface '' = any
+//   sourceMembership(handle, add, source, group, iface) -> 0 | -errno
+//   ref(handle) / unref(handle)         whether this socket keeps the event loop alive (while bound).
+//   close(handle)                       deregisters and closes the fd now; no dispatch after it.
+//   stats(handle)         -> object     counters since bind (the extras).
+//
+// dispatch kinds:
+//   KIND_RECV:      dispatch(id, KIND_RECV, data: Buffer, meta: Uint32Array, peers: Array)
+//                   meta holds pairs [length, peerIndex]; datagram i's bytes follow datagram i-1's
+//                   in data. peers is flat: [address, family ('IPv4'|'IPv6'), port, ...], so peer p
+//                   is peers[3p], peers[3p+1], peers[3p+2]. A pair whose peerIndex is
+//                   RECV_ERROR_PEER is a receive error in sequence: its length is the positive errno.
+//   KIND_SEND_DONE: dispatch(id, KIND_SEND_DONE, results: Int32Array) bytes or -errno, in send order.
+//
+// Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, RECV_ERROR_PEER = 0xFFFFFFFF,
+// FLAG_REUSEADDR = 1, FLAG_REUSEPORT = 2, FLAG_IPV6ONLY = 4, OPT_BROADCAST = 1, OPT_TTL = 2,
+// OPT_MULTICAST_TTL = 3, OPT_MULTICAST_LOOP = 4, OPT_RCVBUF = 5, OPT_SNDBUF = 6.
+
+const path = require('node:path');
+
+const ADDON_PATH = path.join(__dirname, '..', 'build', 'turbo_dgram.node');
+
+function loadAddon() {
+  try {
+    return require(ADDON_PATH);
+  } catch (err) {
+    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(ADDON_PATH)) {
+      const help = new Error(
+        `turbo-dgram: the native addon is not built (expected ${ADDON_PATH}).\n` +
+        'Build it with `npm run build` (needs Rust: https://rustup.rs), or reinstall the package.');
+      help.code = 'TURBO_DGRAM_NOT_BUILT';
+      throw help;
+    }
+    throw err;
+  }
+}
+
+module.exports = loadAddon();

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the Rust addon and copies it to the one fixed path lib/native.js loads: build/turbo_dgram.node
+#
+# Usage: bash native-build.sh [--debug]
+#   --debug   build without optimisations (faster to compile, for development only)
+# Environment: CARGO (cargo binary to use, default: cargo on PATH or ~/.cargo/bin/cargo)
+set -euo pipefail
+
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+
+profile=release
+case "${1:-}" in
+  "") ;;
+  --debug) profile=debug ;;
+  -h|--help) usage; exit 0 ;;
+  *) echo "native-build.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+esac
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+cargo="${CARGO:-}"
+if [ -z "$cargo" ]; then
+  if command -v cargo >/dev/null 2>&1; then cargo=cargo
+  elif [ -x "$HOME/.cargo/bin/cargo" ]; then cargo="$HOME/.cargo/bin/cargo"
+  fi
+fi
+if [ -z "$cargo" ]; then
+  cat >&2 <<'MSG'
+turbo-dgram: cannot build the native addon: Rust's `cargo` was not found.
+  Install Rust (https://rustup.rs), make sure `cargo` is on your PATH, then run `npm rebuild turbo-dgram`
+  (or `npm run build` inside the package).
+MSG
+  exit 1
+fi
+
+flags=()
+[ "$profile" = release ] && flags+=(--release)
+echo "turbo-dgram: building the native addon ($profile) with $("$cargo" --version)..." >&2
+if ! "$cargo" build "${flags[@]}" --lib --locked 2>&1 | sed 's/^/  /' >&2; then
+  cat >&2 <<'MSG'
+turbo-dgram: the native addon failed to build (see cargo's output above).
+  It needs a Rust toolchain (stable, https://rustup.rs) and a C linker (gcc or clang).
+MSG
+  exit 1
+fi
+
+target_dir="${CARGO_TARGET_DIR:-$here/target}"
+mkdir -p "$here/build"
+cp "$target_dir/$profile/libturbo_dgram.so" "$here/build/turbo_dgram.node.tmp"
+mv -f "$here/build/turbo_dgram.node.tmp" "$here/build/turbo_dgram.node"
+echo "turbo-dgram: addon ready at build/turbo_dgram.node" >&2
