@@ -1,0 +1,171 @@
+'use strict';
+
+// The drop-in hook (lib/register.js, lib/register.mjs) with a real, unmodified npm package that
+// uses dgram: hot-shots, a StatsD client. A child process is started the way a user would start
+// an app (`node -r turbo-dgram/register app.js`, `node --import turbo-dgram/register app.mjs`);
+// the app sends one metric through hot-shots to a UDP receiver in this process and reports which
+// dgram it got and which Socket class carried the send. With TURBO_DGRAM=off the same command
+// line must use the builtin. Loopback only; every wait is bounded.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const dgram = require('node:dgram');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFile } = require('node:child_process');
+
+const REPO = path.join(__dirname, '..');
+const REGISTER_CJS = path.join(REPO, 'lib', 'register.js');
+const REGISTER_ESM = path.join(REPO, 'lib', 'register.mjs');
+const TURBO_CJS = path.join(REPO, 'lib', 'index.js');
+const TURBO_ESM = path.join(REPO, 'lib', 'index.mjs');
+const PACKAGE_JSON = path.join(REPO, 'package.json');
+
+const CHILD_TIMEOUT_MS = 15_000;
+const METRIC_TIMEOUT_MS = 10_000;
+
+// What both apps do once they have `dgram` (as the app itself sees it) and `turbo`: count which
+// Socket class carries hot-shots' sends, send one counter, close, print one JSON line.
+// process.getBuiltinModule() reaches the builtin even while the hook is on (the hook leaves it).
+const APP_BODY = `
+const builtin = process.getBuiltinModule('node:dgram');
+const sends = { turbo: 0, builtin: 0 };
+for (const [name, mod] of [['turbo', turbo], ['builtin', builtin]]) {
+  const send = mod.Socket.prototype.send;
+  mod.Socket.prototype.send = function countedSend(...args) {
+    sends[name] += 1;
+    return Reflect.apply(send, this, args);
+  };
+}
+const client = new StatsD({
+  host: '127.0.0.1',
+  port: Number(process.env.STATSD_PORT),
+  protocol: 'udp',
+  errorHandler(err) { console.error('statsd error', err); process.exitCode = 1; },
+});
+client.increment('turbo_dgram.register', 7, (err) => {
+  if (err) { console.error('send failed', err); process.exitCode = 1; }
+  client.close(() => {
+    console.log(JSON.stringify({
+      dgramIsTurbo: dgram === turbo,
+      dgramIsBuiltin: dgram === builtin,
+      socketIsTurbo: dgram.Socket === turbo.Socket,
+      sends,
+      extra,
+    }));
+  });
+});
+`;
+
+function cjsApp() {
+  return `'use strict';
+const { createRequire } = require('node:module');
+const StatsD = createRequire(${JSON.stringify(PACKAGE_JSON)})('hot-shots');
+const dgram = require('dgram');
+const turbo = require(${JSON.stringify(TURBO_CJS)});
+const extra = { nodeDgramIsTurbo: require('node:dgram') === turbo };
+${APP_BODY}`;
+}
+
+function esmApp() {
+  return `import { createRequire } from 'node:module';
+import dgram, { Socket, createSocket } from 'dgram';
+import * as nodeDgram from 'node:dgram';
+import * as turboNs from ${JSON.stringify(new URL(`file://${TURBO_ESM}`).href)};
+const require = createRequire(${JSON.stringify(PACKAGE_JSON)});
+const StatsD = require('hot-shots');
+const turbo = require(${JSON.stringify(TURBO_CJS)});
+const extra = {
+  namedAreTurbo: Socket === turbo.Socket && createSocket === turbo.createSocket,
+  nodeDgramIsTurbo: nodeDgram.Socket === turbo.Socket && nodeDgram.default === dgram,
+  esmEntryIsTurbo: turboNs.Socket === turbo.Socket,
+};
+${APP_BODY}`;
+}
+
+let appDir;
+test.before(() => {
+  appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-dgram-register-'));
+  fs.writeFileSync(path.join(appDir, 'app.js'), cjsApp());
+  fs.writeFileSync(path.join(appDir, 'app.mjs'), esmApp());
+});
+test.after(() => {
+  if (appDir) fs.rmSync(appDir, { recursive: true, force: true });
+});
+
+function runChild(args, env) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, {
+      cwd: appDir,
+      env: { ...process.env, ...env },
+      timeout: CHILD_TIMEOUT_MS,
+    }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+  });
+}
+
+// Binds a builtin receiver, runs the app against it, and returns the app's report and the
+// datagram the receiver got.
+async function runApp(preload, app, turboDgramEnv) {
+  const receiver = dgram.createSocket('udp4');
+  await new Promise((resolve) => receiver.bind(0, '127.0.0.1', resolve));
+  const metric = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no metric arrived')), METRIC_TIMEOUT_MS);
+    receiver.once('message', (msg) => {
+      clearTimeout(timer);
+      resolve(msg.toString());
+    });
+  });
+  try {
+    // An empty TURBO_DGRAM means "hook on", whatever this process inherited.
+    const env = { STATSD_PORT: String(receiver.address().port), TURBO_DGRAM: turboDgramEnv };
+    const child = await runChild([...preload, app], env);
+    assert.ifError(child.error);
+    assert.strictEqual(child.stderr, '', 'the app writes nothing to stderr (no warning either)');
+    assert.match(child.stdout, /\S/, 'the app prints its report');
+    const report = JSON.parse(child.stdout.trim().split('\n').pop());
+    return { report, metric: await metric };
+  } finally {
+    receiver.close();
+  }
+}
+
+const CASES = [
+  { name: '-r register.js, CommonJS app', preload: ['-r', REGISTER_CJS], app: 'app.js' },
+  { name: '--import register.mjs, ES module app', preload: ['--import', REGISTER_ESM], app: 'app.mjs' },
+  { name: '--import register.mjs, CommonJS app', preload: ['--import', REGISTER_ESM], app: 'app.js' },
+  { name: '-r register.js, ES module app', preload: ['-r', REGISTER_CJS], app: 'app.mjs' },
+];
+
+for (const { name, preload, app } of CASES) {
+  test(`${name}: hot-shots sends through turbo-dgram`, { timeout: 30_000 }, async () => {
+    const { report, metric } = await runApp(preload, app, '');
+    assert.strictEqual(metric, 'turbo_dgram.register:7|c');
+    assert.strictEqual(report.dgramIsTurbo, true);
+    assert.strictEqual(report.socketIsTurbo, true);
+    assert.deepStrictEqual(report.sends, { turbo: 1, builtin: 0 });
+    for (const [key, value] of Object.entries(report.extra)) {
+      assert.strictEqual(value, true, key);
+    }
+  });
+
+  test(`${name}: TURBO_DGRAM=off keeps the builtin`, { timeout: 30_000 }, async () => {
+    const { report, metric } = await runApp(preload, app, 'off');
+    assert.strictEqual(metric, 'turbo_dgram.register:7|c');
+    assert.strictEqual(report.dgramIsBuiltin, true);
+    assert.strictEqual(report.dgramIsTurbo, false);
+    assert.deepStrictEqual(report.sends, { turbo: 0, builtin: 1 });
+    for (const [key, value] of Object.entries(report.extra)) {
+      assert.strictEqual(value, key === 'esmEntryIsTurbo', key);
+    }
+  });
+}
+
+test('the hook module reports whether it is active', { timeout: 30_000 }, async () => {
+  const probe = `console.log(JSON.stringify(require(${JSON.stringify(REGISTER_CJS)})))`;
+  for (const [value, active] of [['', true], ['off', false], ['OFF', false], ['0', false]]) {
+    const { error, stdout } = await runChild(['-e', probe], { TURBO_DGRAM: value });
+    assert.ifError(error);
+    assert.deepStrictEqual(JSON.parse(stdout), { active }, `TURBO_DGRAM=${value}`);
+  }
+});
