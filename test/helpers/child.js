@@ -1,0 +1,80 @@
+'use strict';
+
+// Process-lifetime scenarios: does a process whose only handle is a socket exit, stay alive, crash?
+// Those cannot be seen from inside one process, so each scenario runs as a child process, once with
+// node:dgram and once with turbo-dgram, and what the parent sees is compared:
+//   exit code, signal, and the child's stdout lines (the child prints what it observes; the helper
+//   `out(...)` inside the child prints one JSON line).
+// The child's code gets `dgram` (the module under test) and `out` in scope. An uncaught exception is
+// printed by the child as ['uncaught', {name, code, syscall, message}] before the process dies,
+// so a crash is compared too. stderr is not compared (stack traces name files), but is shown on a
+// difference.
+//
+//   const r = await childBoth(`
+//     const s = dgram.createSocket('udp4');
+//     s.bind(0, '127.0.0.1', () => out('listening'));
+//     setTimeout(() => { out('timer'); s.close(); }, 300).unref();
+//   `);
+//   // r.builtin / r.subject: { code, signal, stdout: [...], stderr, elapsedMs, timedOut }
+
+const assert = require('node:assert');
+const { spawn } = require('node:child_process');
+const { subjectSpec } = require('./differential');
+
+const PRELUDE = `
+'use strict';
+const dgram = require(process.env.DGRAM_UNDER_TEST);
+const out = (...args) => process.stdout.write(JSON.stringify(args) + '\\n');
+process.on('uncaughtExceptionMonitor', (err) => {
+  const pick = {};
+  for (const k of ['name', 'code', 'syscall', 'address', 'message']) if (err && err[k] !== undefined) pick[k] = err[k];
+  out('uncaught', pick);
+});
+`;
+
+function runChild(moduleSpec, body, { timeoutMs = 5000, execPath = process.execPath } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(execPath, ['-e', PRELUDE + body], {
+      env: { ...process.env, DGRAM_UNDER_TEST: moduleSpec, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+      resolve({
+        code,
+        signal,
+        timedOut,
+        stdout: stdout.split('\n').filter(Boolean),
+        stderr,
+        elapsedMs,
+      });
+    });
+  });
+}
+
+// Port numbers printed by a child differ from run to run: a child that prints a port prints
+// ctx-free placeholders itself. This compares code, signal, timedOut and stdout.
+async function childBoth(body, options = {}) {
+  const builtin = await runChild('node:dgram', body, options);
+  if (builtin.timedOut) {
+    throw new Error(`the child scenario timed out against node:dgram itself (a test bug)\n${builtin.stderr}`);
+  }
+  const subject = await runChild(subjectSpec(), body, options);
+  const view = (r) => ({ code: r.code, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout });
+  assert.deepStrictEqual(view(subject), view(builtin),
+    `child process differs (actual = turbo-dgram, expected = node:dgram)\n` +
+    `turbo-dgram stderr:\n${subject.stderr}\nnode:dgram stderr:\n${builtin.stderr}\n` +
+    `turbo-dgram: ${JSON.stringify(view(subject))}\nnode:dgram: ${JSON.stringify(view(builtin))}`);
+  return { builtin, subject };
+}
+
+module.exports = { childBoth, runChild };
