@@ -1,0 +1,6 @@
+// `import 'turbo-dgram/register'` (or `--import turbo-dgram/register`): see lib/register.js.
+
+/** Whether the hook is on in this thread: false when TURBO_DGRAM=off (or 0 / false). */
+export declare const active: boolean;
+declare const register: { readonly active: boolean };
+export default register;

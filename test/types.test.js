@@ -1,0 +1,48 @@
+'use strict';
+
+// index.d.ts against @types/node's dgram types, with `tsc --noEmit` on the fixtures in test/types/:
+//   compat.ts  a turbo-dgram Socket where a dgram.Socket is expected and the reverse, and every
+//              standard call shape (createSocket, bind, connect, send overloads, events...)
+//   esm.mts    the same from an ES module: default and named imports
+//   errors.ts  wrong usage, each line marked @ts-expect-error (tsc fails on any that compiles)
+//   wrong.ts   the control: unmarked wrong usage that tsc must reject, so a check that saw
+//              nothing (or saw turbo-dgram as `any`) cannot pass
+// The fixtures import 'turbo-dgram' by name: TypeScript resolves the package's own "exports"
+// (self-reference), as it resolves the installed package for a user.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const { execFile } = require('node:child_process');
+
+const REPO = path.join(__dirname, '..');
+// typescript's "exports" hide bin/, so the launcher is found by path (a devDependency).
+const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+const TYPES_DIR = path.join(__dirname, 'types');
+
+function tsc(project) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TSC, '--noEmit', '--pretty', 'false', '-p', project], {
+      cwd: REPO,
+      timeout: 120_000,
+    }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, output: stdout + stderr }));
+  });
+}
+
+test('the fixtures type-check: drop-in compatible both ways, wrong usage rejected', { timeout: 150_000 }, async () => {
+  const { code, output } = await tsc(path.join(TYPES_DIR, 'tsconfig.json'));
+  assert.strictEqual(output, '');
+  assert.strictEqual(code, 0);
+});
+
+test('control: tsc rejects unmarked wrong usage of turbo-dgram', { timeout: 150_000 }, async () => {
+  const { code, output } = await tsc(path.join(TYPES_DIR, 'tsconfig.wrong.json'));
+  assert.notStrictEqual(code, 0);
+  const errors = output.split('\n').filter((line) => /^test[\\/]types[\\/]wrong\.ts\(/.test(line));
+  assert.deepStrictEqual(errors.map((line) => line.replace(/:.*$/, '').replace(/\\/g, '/')), [
+    'test/types/wrong.ts(6,30)',
+    'test/types/wrong.ts(7,7)',
+  ], output);
+  assert.match(output, /wrong\.ts\(6,30\): error TS2769/);
+  assert.match(output, /wrong\.ts\(7,7\): error TS2322/);
+});
