@@ -1,1 +1,17 @@
+//! turbo-dgram's native core: UDP sockets driven by a mio reactor with batched syscalls.
+//!
+//! Layout (see DESIGN.md): `bindings` is the only module that knows Neon; `reactor` owns
+//! readiness and delivery; `socket` creates sockets and sets options; `batch` holds the
+//! recvmmsg/sendmmsg `unsafe`; `addr` and `error` convert addresses and errors.
 
+pub mod addr;
+pub mod batch;
+mod bindings;
+pub mod error;
+pub mod reactor;
+pub mod socket;
+
+#[neon::main]
+fn main(mut cx: neon::context::ModuleContext) -> neon::result::NeonResult<()> {
+    bindings::register(&mut cx)
+}

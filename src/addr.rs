@@ -1,0 +1,164 @@
+//! IP literals and socket addresses: JS strings in, `SocketAddr` out, and back.
+//!
+//! JS resolves host names; what reaches Rust is always an IP literal. IPv6 literals may carry a
+//! zone (`fe80::1%eth0` or `fe80::1%2`), resolved the way libuv's `uv_ip6_addr` does: a name goes
+//! through `if_nametoindex`, a number is taken as the index itself.
+
+use std::ffi::{CStr, CString};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+/// Address family of a socket, as JS names it (`udp4` / `udp6`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// `4` or `6` from JS; anything else is not a family.
+    pub fn from_number(n: f64) -> Option<Family> {
+        if n == 4.0 {
+            Some(Family::V4)
+        } else if n == 6.0 {
+            Some(Family::V6)
+        } else {
+            None
+        }
+    }
+
+    pub fn of(addr: &SocketAddr) -> Family {
+        match addr {
+            SocketAddr::V4(_) => Family::V4,
+            SocketAddr::V6(_) => Family::V6,
+        }
+    }
+
+    /// The name Node puts in `address().family` and `rinfo.family`.
+    pub fn node_name(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+}
+
+/// Parses an IP literal with an optional IPv6 zone and pairs it with `port`.
+/// Returns `None` for anything that is not a literal of the socket's family.
+pub fn parse_socket_addr(ip: &str, port: u16, family: Family) -> Option<SocketAddr> {
+    match family {
+        Family::V4 => ip
+            .parse::<Ipv4Addr>()
+            .ok()
+            .map(|v4| SocketAddr::V4(SocketAddrV4::new(v4, port))),
+        Family::V6 => {
+            let (literal, zone) = match ip.split_once('%') {
+                Some((literal, zone)) => (literal, Some(zone)),
+                None => (ip, None),
+            };
+            let v6 = literal.parse::<Ipv6Addr>().ok()?;
+            let scope_id = match zone {
+                Some(zone) => zone_to_index(zone)?,
+                None => 0,
+            };
+            Some(SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope_id)))
+        }
+    }
+}
+
+/// Parses a bare IP literal (no port), IPv6 zone allowed; returns the address and its scope id.
+pub fn parse_ip(ip: &str, family: Family) -> Option<(IpAddr, u32)> {
+    parse_socket_addr(ip, 0, family).map(|sa| match sa {
+        SocketAddr::V4(v4) => (IpAddr::V4(*v4.ip()), 0),
+        SocketAddr::V6(v6) => (IpAddr::V6(*v6.ip()), v6.scope_id()),
+    })
+}
+
+/// A zone is an interface name or a decimal index; an unknown name is an error, as in libuv.
+fn zone_to_index(zone: &str) -> Option<u32> {
+    if zone.is_empty() {
+        return None;
+    }
+    if zone.bytes().all(|b| b.is_ascii_digit()) {
+        return zone.parse().ok();
+    }
+    let name = CString::new(zone).ok()?;
+    // SAFETY: `name` is a valid NUL-terminated C string that outlives the call.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
+/// Formats an address the way Node shows it: IPv6 with a zone gets `%ifname` (or `%index` when the
+/// interface has no name any more).
+pub fn format_ip(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) => {
+            let scope = v6.scope_id();
+            if scope == 0 {
+                v6.ip().to_string()
+            } else {
+                format!("{}%{}", v6.ip(), index_to_zone(scope))
+            }
+        }
+    }
+}
+
+fn index_to_zone(index: u32) -> String {
+    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `name` has room for IF_NAMESIZE bytes, which is what if_indextoname may write.
+    let found = unsafe { libc::if_indextoname(index, name.as_mut_ptr()) };
+    if found.is_null() {
+        return index.to_string();
+    }
+    // SAFETY: on success if_indextoname wrote a NUL-terminated string into `name`.
+    let cstr = unsafe { CStr::from_ptr(name.as_ptr()) };
+    cstr.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ipv4_literals_only_for_v4_sockets() {
+        let sa = parse_socket_addr("127.0.0.1", 53, Family::V4).unwrap();
+        assert_eq!(sa, "127.0.0.1:53".parse().unwrap());
+        assert!(parse_socket_addr("::1", 53, Family::V4).is_none());
+        assert!(parse_socket_addr("127.0.0.1", 53, Family::V6).is_none());
+        assert!(parse_socket_addr("localhost", 53, Family::V4).is_none());
+        assert!(parse_socket_addr("1.2.3.4.5", 53, Family::V4).is_none());
+    }
+
+    #[test]
+    fn parses_ipv6_zones_by_name_and_number() {
+        let lo = parse_socket_addr("fe80::1%lo", 9, Family::V6).unwrap();
+        match lo {
+            SocketAddr::V6(v6) => assert_eq!(v6.scope_id(), 1),
+            _ => panic!("not v6"),
+        }
+        let numeric = parse_socket_addr("fe80::1%7", 9, Family::V6).unwrap();
+        match numeric {
+            SocketAddr::V6(v6) => assert_eq!(v6.scope_id(), 7),
+            _ => panic!("not v6"),
+        }
+        assert!(parse_socket_addr("fe80::1%no-such-if0", 9, Family::V6).is_none());
+        assert!(parse_socket_addr("fe80::1%", 9, Family::V6).is_none());
+    }
+
+    #[test]
+    fn formats_like_node() {
+        assert_eq!(format_ip(&"10.0.0.1:1".parse().unwrap()), "10.0.0.1");
+        assert_eq!(format_ip(&"[::1]:1".parse().unwrap()), "::1");
+        let scoped = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 1, 0, 1));
+        assert_eq!(format_ip(&scoped), "fe80::1%lo");
+        let unnamed = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 1, 0, 999_999));
+        assert_eq!(format_ip(&unnamed), "fe80::1%999999");
+    }
+
+    #[test]
+    fn bare_ip_keeps_scope() {
+        let (ip, scope) = parse_ip("fe80::2%lo", Family::V6).unwrap();
+        assert_eq!(ip, "fe80::2".parse::<IpAddr>().unwrap());
+        assert_eq!(scope, 1);
+    }
+}

@@ -1,0 +1,592 @@
+//! The only module that speaks Neon: argument conversion, the `JsBox` socket handle, `Channel`
+//! delivery of reactor mail to JS, and cleanup when a JS thread (main or worker) goes away.
+//!
+//! The contract these functions implement is written out in lib/native.js. Kernel errors are
+//! returned as negative errno numbers; a wrong argument type throws (a bug in lib/, not a user
+//! error). Nothing here unwraps what a user or the kernel controls.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use neon::prelude::*;
+use neon::thread::LocalKey;
+use neon::types::buffer::TypedArray;
+use socket2::SockAddr;
+
+use crate::addr::{self, Family};
+use crate::batch::Datagram;
+use crate::error;
+use crate::reactor::{Mail, Notify, UdpCore, RECV_ERROR_PEER};
+use crate::socket::{self, BindFlags, Membership, SockOpt};
+
+const KIND_RECV: u32 = 1;
+const KIND_SEND_DONE: u32 = 2;
+
+/// Reactor deliveries handled in one Channel callback before yielding to the event loop, so a
+/// flood cannot keep timers and I/O of the same thread from running.
+const DELIVERIES_PER_CALLBACK: usize = 8;
+
+/// The JS function that receives every socket event of this JS thread (one per Node env).
+static DISPATCH: LocalKey<Root<JsFunction>> = LocalKey::new();
+
+/// What a JS `Socket` holds: the shared core plus state that only its JS thread touches.
+pub struct SocketBox {
+    core: Arc<UdpCore>,
+    /// The family `createSocket` asked for; an adopted fd may replace it.
+    family: Cell<Family>,
+    /// This socket's reference on the event loop, held while it is bound, ref'd and open.
+    channel: RefCell<Channel>,
+    wants_ref: Cell<bool>,
+    bound: Cell<bool>,
+}
+
+impl Finalize for SocketBox {
+    /// Runs when the handle is garbage collected or its JS thread exits (Node-API finalizes every
+    /// wrapped value at env teardown): a worker's sockets close with it, others stay untouched.
+    fn finalize<'a, C: Context<'a>>(self, _cx: &mut C) {
+        self.core.close();
+    }
+}
+
+impl SocketBox {
+    fn update_ref<'a, C: Context<'a>>(&self, cx: &mut C) {
+        let hold = self.wants_ref.get() && self.bound.get() && !self.core.is_closed();
+        let mut channel = self.channel.borrow_mut();
+        if hold {
+            channel.reference(cx);
+        } else {
+            channel.unref(cx);
+        }
+    }
+
+    fn started<'a, C: Context<'a>>(&self, cx: &mut C) {
+        self.bound.set(true);
+        self.update_ref(cx);
+    }
+}
+
+/// Wakes the owning JS thread through a Channel that never holds the event loop by itself.
+struct ChannelNotify {
+    channel: Channel,
+    /// Buffers handed back and forth with the mailbox, so steady-state delivery allocates
+    /// nothing in Rust. Only the JS thread touches it.
+    spare: Arc<Mutex<Mail>>,
+}
+
+impl Notify for ChannelNotify {
+    fn notify(&self, core: &Arc<UdpCore>) {
+        let core = Arc::clone(core);
+        let spare = Arc::clone(&self.spare);
+        // Fails only once the JS thread is shutting down; its sockets are being closed then.
+        let _ = self.channel.try_send(move |cx| deliver(cx, core, spare));
+    }
+}
+
+/// Runs on the JS thread: hands the mailbox to `dispatch`, again while the reactor keeps
+/// filling it (up to DELIVERIES_PER_CALLBACK), then either idles the mailbox or re-notifies.
+fn deliver(mut cx: Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResult<()> {
+    for _ in 0..DELIVERIES_PER_CALLBACK {
+        if core.is_closed() {
+            return Ok(());
+        }
+        let mut mail = std::mem::take(&mut *spare.lock().unwrap_or_else(|p| p.into_inner()));
+        if !core.take_mail(&mut mail) {
+            *spare.lock().unwrap_or_else(|p| p.into_inner()) = mail;
+            return Ok(());
+        }
+        let emitted = emit_mail(&mut cx, &core, &mail);
+        mail.clear();
+        *spare.lock().unwrap_or_else(|p| p.into_inner()) = mail;
+        if let Err(thrown) = emitted {
+            // The exception goes on to Node as uncaught, like a throw in a builtin 'message'
+            // listener; whatever is still queued is delivered on the next callback.
+            core.finish_delivery();
+            return Err(thrown);
+        }
+    }
+    core.finish_delivery();
+    Ok(())
+}
+
+fn emit_mail(cx: &mut Cx, core: &UdpCore, mail: &Mail) -> NeonResult<()> {
+    let dispatch = match DISPATCH.get(cx) {
+        Some(root) => root.to_inner(cx),
+        None => return Ok(()),
+    };
+    let undefined = cx.undefined();
+    let id = cx.number(core.id as f64).upcast::<JsValue>();
+    if !mail.meta.is_empty() {
+        core.stats.count_batch();
+        let data = JsBuffer::from_slice(cx, &mail.data)?.upcast::<JsValue>();
+        let meta = JsUint32Array::from_slice(cx, &mail.meta)?.upcast::<JsValue>();
+        let peers = peers_to_js(cx, &mail.peers)?.upcast::<JsValue>();
+        let kind = cx.number(KIND_RECV).upcast::<JsValue>();
+        dispatch.exec(cx, undefined, [id, kind, data, meta, peers])?;
+    }
+    if !mail.send_results.is_empty() && !core.is_closed() {
+        let results = JsInt32Array::from_slice(cx, &mail.send_results)?.upcast::<JsValue>();
+        let kind = cx.number(KIND_SEND_DONE).upcast::<JsValue>();
+        dispatch.exec(cx, undefined, [id, kind, results])?;
+    }
+    Ok(())
+}
+
+/// The batch's peer table, flat: `[address, family, port, ...]`; each string made once a batch.
+fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArray> {
+    let array = JsArray::new(cx, peers.len() * 3);
+    for (i, peer) in peers.iter().enumerate() {
+        let base = (i * 3) as u32;
+        let address = cx.string(addr::format_ip(peer));
+        let family = cx.string(Family::of(peer).node_name());
+        let port = cx.number(peer.port());
+        array.set(cx, base, address)?;
+        array.set(cx, base + 1, family)?;
+        array.set(cx, base + 2, port)?;
+    }
+    Ok(array)
+}
+
+// ---- argument helpers ------------------------------------------------------------------------
+
+type Handle_<'a> = Handle<'a, JsBox<SocketBox>>;
+
+fn socket_arg<'a>(cx: &mut FunctionContext<'a>) -> NeonResult<Handle_<'a>> {
+    cx.argument::<JsBox<SocketBox>>(0)
+}
+
+/// A whole number in `0..=max`, or a RangeError: these come from lib/, which validated them.
+fn uint_arg(cx: &mut FunctionContext, index: usize, max: u32) -> NeonResult<u32> {
+    let value = cx.argument::<JsNumber>(index)?.value(cx);
+    if value.fract() != 0.0 || !(0.0..=max as f64).contains(&value) {
+        return cx.throw_range_error(format!("argument {index} must be an integer in 0..={max}"));
+    }
+    Ok(value as u32)
+}
+
+fn int_result<'a>(cx: &mut FunctionContext<'a>, status: i32) -> JsResult<'a, JsNumber> {
+    Ok(cx.number(status))
+}
+
+fn parse_addr(ip: &str, port: u16, family: Family) -> Result<SocketAddr, i32> {
+    addr::parse_socket_addr(ip, port, family).ok_or(error::EINVAL)
+}
+
+// ---- exported functions ----------------------------------------------------------------------
+
+fn init(mut cx: FunctionContext) -> JsResult<JsUndefined> {
+    let dispatch = cx.argument::<JsFunction>(0)?.root(&mut cx);
+    // A second init on the same thread keeps the first dispatcher; lib/ calls it once per thread.
+    DISPATCH.get_or_init(&mut cx, || dispatch);
+    Ok(cx.undefined())
+}
+
+fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
+    let number = cx.argument::<JsNumber>(0)?.value(&mut cx);
+    let Some(family) = Family::from_number(number) else {
+        return cx.throw_range_error("family must be 4 or 6");
+    };
+    let mut channel = cx.channel();
+    channel.unref(&mut cx);
+    // The clone is unreferenced too: only `SocketBox::channel` ever holds the loop.
+    let notify = ChannelNotify { channel: channel.clone(), spare: Arc::new(Mutex::new(Mail::default())) };
+    let core = UdpCore::new(Box::new(notify));
+    Ok(cx.boxed(SocketBox {
+        core,
+        family: Cell::new(family),
+        channel: RefCell::new(channel),
+        wants_ref: Cell::new(true),
+        bound: Cell::new(false),
+    }))
+}
+
+fn socket_id(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    Ok(cx.number(socket.core.id as f64))
+}
+
+fn bind(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let ip = cx.argument::<JsString>(1)?.value(&mut cx);
+    let port = uint_arg(&mut cx, 2, u16::MAX as u32)? as u16;
+    let flags = BindFlags::from_bits(uint_arg(&mut cx, 3, u32::MAX)?);
+    let family = socket.family.get();
+    let bound = parse_addr(&ip, port, family)
+        .and_then(|addr| socket::bind_udp(addr, flags).map_err(|e| error::to_errno(&e)))
+        .and_then(|s| socket.core.attach(crate::reactor::Bound { socket: s, family }));
+    match bound {
+        Ok(()) => {
+            socket.started(&mut cx);
+            int_result(&mut cx, 0)
+        }
+        Err(errno) => int_result(&mut cx, errno),
+    }
+}
+
+fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let fd = uint_arg(&mut cx, 1, i32::MAX as u32)? as i32;
+    let adopted = socket::adopt_udp_fd(fd).map_err(|e| error::to_errno(&e)).and_then(|(s, family)| {
+        socket.family.set(family);
+        socket.core.attach(crate::reactor::Bound { socket: s, family })
+    });
+    match adopted {
+        Ok(()) => {
+            socket.started(&mut cx);
+            int_result(&mut cx, 0)
+        }
+        Err(errno) => int_result(&mut cx, errno),
+    }
+}
+
+fn connect(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let ip = cx.argument::<JsString>(1)?.value(&mut cx);
+    let port = uint_arg(&mut cx, 2, u16::MAX as u32)? as u16;
+    let status = socket
+        .core
+        .with_socket(|s, family| {
+            let addr = parse_addr(&ip, port, family).map_err(std::io::Error::from_raw_os_error_neg)?;
+            socket::connect(s, addr)
+        })
+        .err()
+        .unwrap_or(0);
+    int_result(&mut cx, status)
+}
+
+/// `io::Error` from our negative errno convention.
+trait FromNegErrno {
+    fn from_raw_os_error_neg(errno: i32) -> std::io::Error;
+}
+
+impl FromNegErrno for std::io::Error {
+    fn from_raw_os_error_neg(errno: i32) -> std::io::Error {
+        std::io::Error::from_raw_os_error(-errno)
+    }
+}
+
+fn disconnect(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let status = socket.core.with_socket(|s, _| socket::disconnect(s)).err().unwrap_or(0);
+    int_result(&mut cx, status)
+}
+
+fn address_object<'a>(cx: &mut FunctionContext<'a>, result: Result<SocketAddr, i32>) -> JsResult<'a, JsValue> {
+    match result {
+        Ok(addr) => {
+            let object = cx.empty_object();
+            let address = cx.string(addr::format_ip(&addr));
+            let family = cx.string(Family::of(&addr).node_name());
+            let port = cx.number(addr.port());
+            object.set(cx, "address", address)?;
+            object.set(cx, "family", family)?;
+            object.set(cx, "port", port)?;
+            Ok(object.upcast())
+        }
+        Err(errno) => Ok(cx.number(errno).upcast()),
+    }
+}
+
+fn local_address(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let socket = socket_arg(&mut cx)?;
+    let result = socket.core.with_socket(|s, _| socket::local_addr(s));
+    address_object(&mut cx, result)
+}
+
+fn remote_address(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let socket = socket_arg(&mut cx)?;
+    let result = socket.core.with_socket(|s, _| socket::peer_addr(s));
+    address_object(&mut cx, result)
+}
+
+/// Destinations already parsed in this flush, found again by string identity: sends in one tick
+/// mostly go to a handful of peers, so each distinct one is read and parsed once per flush.
+const RECENT_DESTINATIONS: usize = 16;
+
+fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let bufs = cx.argument::<JsArray>(1)?.to_vec(&mut cx)?;
+    let ips = cx.argument::<JsValue>(2)?;
+    let ports = cx.argument::<JsValue>(3)?;
+    let mut results_array = cx.argument::<JsInt32Array>(4)?;
+    let count = bufs.len();
+    if results_array.as_slice(&cx).len() < count {
+        return cx.throw_range_error("results array is shorter than the batch");
+    }
+    let Some(family) = socket.core.family() else {
+        return int_result(&mut cx, error::EBADF);
+    };
+
+    let payloads: Vec<Handle<JsTypedArray<u8>>> =
+        bufs.into_iter().map(|b| b.downcast_or_throw(&mut cx)).collect::<NeonResult<_>>()?;
+    let (dests, dest_of) = if ips.is_a::<JsNull, _>(&mut cx) || ips.is_a::<JsUndefined, _>(&mut cx) {
+        (Vec::new(), Vec::new())
+    } else {
+        let ips = ips.downcast_or_throw::<JsArray, _>(&mut cx)?.to_vec(&mut cx)?;
+        let ports = ports.downcast_or_throw::<JsArray, _>(&mut cx)?.to_vec(&mut cx)?;
+        if ips.len() != count || ports.len() != count {
+            return cx.throw_range_error("ips and ports must have one entry per datagram");
+        }
+        match destinations(&mut cx, &ips, &ports, family)? {
+            Ok(parsed) => parsed,
+            Err(errno) => return int_result(&mut cx, errno),
+        }
+    };
+
+    let mut results = Vec::with_capacity(count);
+    let sent = {
+        let datagrams: Vec<Datagram> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, payload)| Datagram {
+                payload: payload.as_slice(&cx),
+                dest: dest_of.get(i).map(|&d| &dests[d]),
+            })
+            .collect();
+        socket.core.send(&datagrams, &mut results)
+    };
+    match sent {
+        Ok(finished) => {
+            results_array.as_mut_slice(&mut cx)[..finished].copy_from_slice(&results[..finished]);
+            int_result(&mut cx, finished as i32)
+        }
+        Err(errno) => int_result(&mut cx, errno),
+    }
+}
+
+/// Parses each datagram's destination; returns the distinct addresses and, per datagram, the
+/// index of its address. A malformed literal fails the whole flush with EINVAL (lib/ sends only
+/// literals it resolved, so this does not happen in practice).
+fn destinations<'a>(
+    cx: &mut FunctionContext<'a>,
+    ips: &[Handle<'a, JsValue>],
+    ports: &[Handle<'a, JsValue>],
+    family: Family,
+) -> NeonResult<Result<(Vec<SockAddr>, Vec<usize>), i32>> {
+    let mut dests: Vec<SockAddr> = Vec::new();
+    let mut dest_of = Vec::with_capacity(ips.len());
+    let mut recent: Vec<(Handle<'a, JsValue>, u16, usize)> = Vec::with_capacity(RECENT_DESTINATIONS);
+    for (ip, port) in ips.iter().zip(ports) {
+        let port = port.downcast_or_throw::<JsNumber, _>(cx)?.value(cx);
+        if port.fract() != 0.0 || !(0.0..=65535.0).contains(&port) {
+            return cx.throw_range_error("port must be an integer in 0..=65535");
+        }
+        let port = port as u16;
+        let mut found = None;
+        for (known_ip, known_port, index) in recent.iter().rev() {
+            if *known_port == port && known_ip.strict_equals(cx, *ip) {
+                found = Some(*index);
+                break;
+            }
+        }
+        let index = match found {
+            Some(index) => index,
+            None => {
+                let text = ip.downcast_or_throw::<JsString, _>(cx)?.value(cx);
+                let Ok(addr) = parse_addr(&text, port, family) else { return Ok(Err(error::EINVAL)) };
+                dests.push(SockAddr::from(addr));
+                if recent.len() == RECENT_DESTINATIONS {
+                    recent.remove(0);
+                }
+                recent.push((*ip, port, dests.len() - 1));
+                dests.len() - 1
+            }
+        };
+        dest_of.push(index);
+    }
+    Ok(Ok((dests, dest_of)))
+}
+
+fn send_queue(mut cx: FunctionContext) -> JsResult<JsArray> {
+    let socket = socket_arg(&mut cx)?;
+    let (bytes, count) = socket.core.send_queue();
+    let array = JsArray::new(&mut cx, 2);
+    let bytes = cx.number(bytes as f64);
+    let count = cx.number(count as f64);
+    array.set(&mut cx, 0, bytes)?;
+    array.set(&mut cx, 1, count)?;
+    Ok(array)
+}
+
+fn sock_opt(cx: &mut FunctionContext, index: usize) -> NeonResult<SockOpt> {
+    let number = uint_arg(cx, index, u32::MAX)?;
+    match SockOpt::from_number(number) {
+        Some(opt) => Ok(opt),
+        None => cx.throw_range_error(format!("unknown socket option {number}")),
+    }
+}
+
+fn set_option(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let opt = sock_opt(&mut cx, 1)?;
+    let value = uint_arg(&mut cx, 2, u32::MAX)?;
+    let status = socket.core.with_socket(|s, family| socket::set_option(s, family, opt, value)).err().unwrap_or(0);
+    int_result(&mut cx, status)
+}
+
+fn get_option(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let opt = sock_opt(&mut cx, 1)?;
+    let value = match socket.core.with_socket(|s, _| socket::get_option(s, opt)) {
+        Ok(value) => value as f64,
+        Err(errno) => errno as f64,
+    };
+    Ok(cx.number(value))
+}
+
+/// An optional interface argument: '' (or absent) means "let the kernel choose".
+fn iface_arg(cx: &mut FunctionContext, index: usize, family: Family) -> NeonResult<Result<Option<(std::net::IpAddr, u32)>, i32>> {
+    let text = match cx.argument_opt(index) {
+        Some(value) if value.is_a::<JsString, _>(cx) => value.downcast_or_throw::<JsString, _>(cx)?.value(cx),
+        _ => String::new(),
+    };
+    if text.is_empty() {
+        return Ok(Ok(None));
+    }
+    Ok(addr::parse_ip(&text, family).map(Some).ok_or(error::EINVAL))
+}
+
+fn set_multicast_interface(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let Some(family) = socket.core.family() else { return int_result(&mut cx, error::EBADF) };
+    let status = match iface_arg(&mut cx, 1, family)? {
+        Ok(Some((ip, scope))) => {
+            socket.core.with_socket(|s, _| socket::set_multicast_interface(s, ip, scope)).err().unwrap_or(0)
+        }
+        Ok(None) => error::EINVAL,
+        Err(errno) => errno,
+    };
+    int_result(&mut cx, status)
+}
+
+fn membership_kind(cx: &mut FunctionContext, index: usize) -> NeonResult<Membership> {
+    let add = cx.argument::<JsBoolean>(index)?.value(cx);
+    Ok(if add { Membership::Join } else { Membership::Leave })
+}
+
+fn membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let how = membership_kind(&mut cx, 1)?;
+    let group = cx.argument::<JsString>(2)?.value(&mut cx);
+    let Some(family) = socket.core.family() else { return int_result(&mut cx, error::EBADF) };
+    let iface = iface_arg(&mut cx, 3, family)?;
+    let status = match (addr::parse_ip(&group, family), iface) {
+        (Some((group, _)), Ok(iface)) => {
+            socket.core.with_socket(|s, _| socket::membership(s, how, group, iface)).err().unwrap_or(0)
+        }
+        (None, _) => error::EINVAL,
+        (_, Err(errno)) => errno,
+    };
+    int_result(&mut cx, status)
+}
+
+fn source_membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let how = membership_kind(&mut cx, 1)?;
+    let source = cx.argument::<JsString>(2)?.value(&mut cx);
+    let group = cx.argument::<JsString>(3)?.value(&mut cx);
+    let Some(family) = socket.core.family() else { return int_result(&mut cx, error::EBADF) };
+    let iface = iface_arg(&mut cx, 4, family)?;
+    let status = match (addr::parse_ip(&source, family), addr::parse_ip(&group, family), iface) {
+        (Some((source, _)), Some((group, _)), Ok(iface)) => socket
+            .core
+            .with_socket(|s, _| socket::source_membership(s, how, source, group, iface))
+            .err()
+            .unwrap_or(0),
+        (_, _, Err(errno)) => errno,
+        _ => error::EINVAL,
+    };
+    int_result(&mut cx, status)
+}
+
+fn set_ref(mut cx: FunctionContext, wants_ref: bool) -> JsResult<JsUndefined> {
+    let socket = socket_arg(&mut cx)?;
+    socket.wants_ref.set(wants_ref);
+    socket.update_ref(&mut cx);
+    Ok(cx.undefined())
+}
+
+fn ref_(cx: FunctionContext) -> JsResult<JsUndefined> {
+    set_ref(cx, true)
+}
+
+fn unref(cx: FunctionContext) -> JsResult<JsUndefined> {
+    set_ref(cx, false)
+}
+
+fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
+    let socket = socket_arg(&mut cx)?;
+    socket.core.close();
+    socket.update_ref(&mut cx);
+    Ok(cx.undefined())
+}
+
+fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let socket = socket_arg(&mut cx)?;
+    let s = &socket.core.stats;
+    let fields = [
+        ("receivedDatagrams", s.received_datagrams.load(Relaxed)),
+        ("receivedBytes", s.received_bytes.load(Relaxed)),
+        ("sentDatagrams", s.sent_datagrams.load(Relaxed)),
+        ("sentBytes", s.sent_bytes.load(Relaxed)),
+        ("sendErrors", s.send_errors.load(Relaxed)),
+        ("droppedPending", s.dropped_pending.load(Relaxed)),
+        ("receiveBatches", s.receive_batches.load(Relaxed)),
+    ];
+    let object = cx.empty_object();
+    for (name, value) in fields {
+        let value = cx.number(value as f64);
+        object.set(&mut cx, name, value)?;
+    }
+    Ok(object)
+}
+
+fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
+    let constants: [(&str, f64); 13] = [
+        ("KIND_RECV", KIND_RECV as f64),
+        ("KIND_SEND_DONE", KIND_SEND_DONE as f64),
+        ("RECV_ERROR_PEER", RECV_ERROR_PEER as f64),
+        ("FLAG_REUSEADDR", BindFlags::REUSEADDR as f64),
+        ("FLAG_REUSEPORT", BindFlags::REUSEPORT as f64),
+        ("FLAG_IPV6ONLY", BindFlags::IPV6ONLY as f64),
+        ("OPT_BROADCAST", 1.0),
+        ("OPT_TTL", 2.0),
+        ("OPT_MULTICAST_TTL", 3.0),
+        ("OPT_MULTICAST_LOOP", 4.0),
+        ("OPT_RCVBUF", 5.0),
+        ("OPT_SNDBUF", 6.0),
+        ("PENDING_CAP_BYTES", crate::reactor::PENDING_CAP_BYTES as f64),
+    ];
+    for (name, value) in constants {
+        let value = cx.number(value);
+        cx.export_value(name, value)?;
+    }
+    Ok(())
+}
+
+/// Registers every export; called from `#[neon::main]`.
+pub fn register(cx: &mut ModuleContext) -> NeonResult<()> {
+    export_constants(cx)?;
+    cx.export_function("init", init)?;
+    cx.export_function("create", create)?;
+    cx.export_function("socketId", socket_id)?;
+    cx.export_function("bind", bind)?;
+    cx.export_function("open", open)?;
+    cx.export_function("connect", connect)?;
+    cx.export_function("disconnect", disconnect)?;
+    cx.export_function("localAddress", local_address)?;
+    cx.export_function("remoteAddress", remote_address)?;
+    cx.export_function("send", send)?;
+    cx.export_function("sendQueue", send_queue)?;
+    cx.export_function("setOption", set_option)?;
+    cx.export_function("getOption", get_option)?;
+    cx.export_function("setMulticastInterface", set_multicast_interface)?;
+    cx.export_function("membership", membership)?;
+    cx.export_function("sourceMembership", source_membership)?;
+    cx.export_function("ref", ref_)?;
+    cx.export_function("unref", unref)?;
+    cx.export_function("close", close)?;
+    cx.export_function("stats", stats)?;
+    Ok(())
+}

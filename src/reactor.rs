@@ -1,0 +1,571 @@
+//! The reactor: one mio `Poll` per process, turned by a thread named `turbo-dgram-reactor`.
+//!
+//! It owns readiness for every socket of every JS thread (main and workers). When a socket is
+//! readable it drains the kernel queue with `recvmmsg` into the socket's mailbox; when a socket the
+//! JS thread could not finish sending to becomes writable it sends the backlog. Either way JS is
+//! told through the socket's `Notify` at most once per delivery: the next wake-up happens only
+//! after JS has emptied the mailbox (see `UdpCore::take_mail` / `finish_delivery`).
+//!
+//! This module knows nothing of Node: `Notify` is how bindings.rs plugs in a neon `Channel`.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use once_cell::sync::OnceCell;
+use socket2::{SockAddr, Socket};
+
+use crate::addr::Family;
+use crate::batch::{self, Datagram, RecvArena};
+use crate::error;
+
+/// Bytes of received payload a socket may hold while JS has not taken them. Beyond it datagrams
+/// are dropped and counted, as the kernel does when SO_RCVBUF is full. 8 MiB keeps the peak RSS
+/// of a flooded receiver well within the builtin's plus 32 MiB, with room for ~120k small datagrams.
+pub const PENDING_CAP_BYTES: usize = 8 * 1024 * 1024;
+
+/// `recvmmsg` calls per socket per reactor turn, so one flooded socket cannot starve the others;
+/// a socket that still has data is served again on the next turn without waiting for an event.
+const READS_PER_TURN: usize = 16;
+
+/// Receive errors in a row after which the reactor stops reading a socket for this turn (a
+/// pending ICMP error is consumed by the read that reports it, so this is only a safety net).
+const ERRORS_PER_TURN: usize = 4;
+
+const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// Locks a mutex even if a panic elsewhere poisoned it: the data is plain buffers whose
+/// invariants hold between statements, and a poisoned lock must not take the reactor down.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How a socket's owner (the JS thread) is told that its mailbox has something.
+pub trait Notify: Send + Sync {
+    /// Called with the mailbox marked in flight; the owner must eventually call
+    /// `UdpCore::take_mail` until `finish_delivery` says there is nothing left.
+    fn notify(&self, core: &Arc<UdpCore>);
+}
+
+/// What the reactor gathered for JS since its last delivery: received datagrams back to back,
+/// their metadata, a per-batch table of peers, and outcomes of sends the reactor finished.
+#[derive(Default)]
+pub struct Mail {
+    /// Payloads of received datagrams, back to back.
+    pub data: Vec<u8>,
+    /// Pairs `[length, peer index]`; a peer index of `RECV_ERROR_PEER` marks a receive error whose
+    /// positive errno stands in the length.
+    pub meta: Vec<u32>,
+    /// Distinct senders of this batch, indexed by `meta`.
+    pub peers: Vec<SocketAddr>,
+    /// Bytes sent or negative errno, in send order, for datagrams the reactor sent.
+    pub send_results: Vec<i32>,
+}
+
+/// The peer index that marks a receive error in `Mail::meta`.
+pub const RECV_ERROR_PEER: u32 = u32::MAX;
+
+/// Peers compared one by one before a new table entry is made; beyond it a repeated peer simply
+/// gets another entry (JS then builds its string once more, which is still once per batch).
+const PEER_SCAN: usize = 32;
+
+impl Mail {
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty() && self.send_results.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.meta.clear();
+        self.peers.clear();
+        self.send_results.clear();
+    }
+
+    fn push_datagram(&mut self, payload: &[u8], peer: SocketAddr) {
+        let index = self.peer_index(peer);
+        self.data.extend_from_slice(payload);
+        self.meta.push(payload.len() as u32);
+        self.meta.push(index);
+    }
+
+    fn peer_index(&mut self, peer: SocketAddr) -> u32 {
+        // Most batches come from one or a few peers: look at the newest entries first.
+        let scan = self.peers.iter().enumerate().rev().take(PEER_SCAN);
+        for (index, known) in scan {
+            if *known == peer {
+                return index as u32;
+            }
+        }
+        self.peers.push(peer);
+        (self.peers.len() - 1) as u32
+    }
+
+    fn push_recv_error(&mut self, errno: i32) {
+        self.meta.push(errno.unsigned_abs());
+        self.meta.push(RECV_ERROR_PEER);
+    }
+}
+
+struct Mailbox {
+    mail: Mail,
+    /// True from the `notify` until JS found the mailbox empty: while it is set, the reactor
+    /// appends without waking JS again.
+    in_flight: bool,
+}
+
+/// A datagram the kernel refused with EAGAIN, kept until the socket is writable.
+struct Queued {
+    start: usize,
+    len: usize,
+    dest: Option<SockAddr>,
+}
+
+/// Datagrams waiting for the socket to become writable, payloads back to back in one buffer.
+#[derive(Default)]
+struct Backlog {
+    bytes: Vec<u8>,
+    entries: VecDeque<Queued>,
+    /// The reactor watches the socket for writability (set by JS, cleared by the reactor when
+    /// the backlog is empty; both under the backlog lock).
+    write_armed: bool,
+}
+
+impl Backlog {
+    fn push(&mut self, datagram: &Datagram) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(datagram.payload);
+        self.entries.push_back(Queued { start, len: datagram.payload.len(), dest: datagram.dest.cloned() });
+    }
+
+    fn byte_len(&self) -> usize {
+        self.entries.iter().map(|q| q.len).sum()
+    }
+}
+
+/// Counters since bind (the `getStats()` extra), updated with relaxed atomics.
+#[derive(Default)]
+pub struct Stats {
+    pub received_datagrams: AtomicU64,
+    pub received_bytes: AtomicU64,
+    pub sent_datagrams: AtomicU64,
+    pub sent_bytes: AtomicU64,
+    pub send_errors: AtomicU64,
+    pub dropped_pending: AtomicU64,
+    pub receive_batches: AtomicU64,
+}
+
+impl Stats {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts the outcome of sends: bytes for successes, one error each for failures.
+    pub fn count_sends(&self, results: &[i32]) {
+        for &result in results {
+            if result >= 0 {
+                Self::add(&self.sent_datagrams, 1);
+                Self::add(&self.sent_bytes, result as u64);
+            } else {
+                Self::add(&self.send_errors, 1);
+            }
+        }
+    }
+
+    pub fn count_batch(&self) {
+        Self::add(&self.receive_batches, 1);
+    }
+}
+
+/// The open socket of a `UdpCore`.
+pub struct Bound {
+    pub socket: Socket,
+    pub family: Family,
+}
+
+/// One UDP socket as the reactor and the JS thread share it.
+pub struct UdpCore {
+    pub id: u64,
+    io: RwLock<Option<Bound>>,
+    mailbox: Mutex<Mailbox>,
+    backlog: Mutex<Backlog>,
+    notify: Box<dyn Notify>,
+    closed: AtomicBool,
+    pub stats: Stats,
+}
+
+/// Whether the reactor should read a socket again without waiting for an event.
+#[derive(Debug, PartialEq, Eq)]
+enum ReadOutcome {
+    Drained,
+    MoreToRead,
+}
+
+impl UdpCore {
+    pub fn new(notify: Box<dyn Notify>) -> Arc<UdpCore> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Arc::new(UdpCore {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            io: RwLock::new(None),
+            mailbox: Mutex::new(Mailbox { mail: Mail::default(), in_flight: false }),
+            backlog: Mutex::new(Backlog::default()),
+            notify,
+            closed: AtomicBool::new(false),
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` on the open socket, or fails with EBADF when there is none (not bound yet, or
+    /// closed), which is what libuv answers for an option set on a socket without an fd.
+    pub fn with_socket<T>(&self, f: impl FnOnce(&Socket, Family) -> io::Result<T>) -> Result<T, i32> {
+        let io = read(&self.io);
+        match io.as_ref() {
+            Some(bound) => f(&bound.socket, bound.family).map_err(|e| error::to_errno(&e)),
+            None => Err(error::EBADF),
+        }
+    }
+
+    pub fn family(&self) -> Option<Family> {
+        read(&self.io).as_ref().map(|bound| bound.family)
+    }
+
+    /// Installs a freshly bound (or adopted) socket and starts receiving on it.
+    pub fn attach(self: &Arc<Self>, bound: Bound) -> Result<(), i32> {
+        let reactor = Reactor::get()?;
+        let mut io = write(&self.io);
+        if io.is_some() || self.is_closed() {
+            return Err(error::EINVAL);
+        }
+        reactor.register(self, bound.socket.as_raw_fd())?;
+        *io = Some(bound);
+        Ok(())
+    }
+
+    /// Closes the fd now (so the port is free when `close()` returns, as with the builtin) and
+    /// forgets everything still queued in either direction.
+    pub fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // The write lock waits for a reactor turn that is using the fd to finish.
+        let bound = write(&self.io).take();
+        if let Some(bound) = bound {
+            if let Ok(reactor) = Reactor::get() {
+                reactor.deregister(self.id, bound.socket.as_raw_fd());
+            }
+            drop(bound);
+        }
+        lock(&self.mailbox).mail.clear();
+        let mut backlog = lock(&self.backlog);
+        backlog.entries.clear();
+        backlog.bytes.clear();
+    }
+
+    /// Sends `datagrams` in order from the JS thread. Returns how many finished now (their
+    /// outcomes appended to `results`); the rest wait in the backlog for the reactor, which
+    /// reports them through the mailbox. Order is kept: while a backlog exists, new datagrams
+    /// join its end instead of overtaking it.
+    pub fn send(&self, datagrams: &[Datagram], results: &mut Vec<i32>) -> Result<usize, i32> {
+        let io = read(&self.io);
+        let bound = io.as_ref().ok_or(error::EBADF)?;
+        let mut backlog = lock(&self.backlog);
+        let finished = if backlog.entries.is_empty() {
+            batch::send_until_blocked(bound.socket.as_raw_fd(), datagrams, results)
+        } else {
+            0
+        };
+        self.stats.count_sends(&results[results.len() - finished..]);
+        if finished < datagrams.len() {
+            for datagram in &datagrams[finished..] {
+                backlog.push(datagram);
+            }
+            if !backlog.write_armed {
+                backlog.write_armed = true;
+                Reactor::get()?.request_write(self.id);
+            }
+        }
+        Ok(finished)
+    }
+
+    /// Bytes and datagrams held in the backlog (not yet given to the kernel).
+    pub fn send_queue(&self) -> (usize, usize) {
+        let backlog = lock(&self.backlog);
+        (backlog.byte_len(), backlog.entries.len())
+    }
+
+    /// Moves the mailbox's contents into `out` (which must be empty) and leaves `out`'s old
+    /// buffers in the mailbox, so both keep their capacity. Returns false, and ends the delivery,
+    /// when there was nothing to take.
+    pub fn take_mail(&self, out: &mut Mail) -> bool {
+        let mut mailbox = lock(&self.mailbox);
+        if mailbox.mail.is_empty() {
+            mailbox.in_flight = false;
+            return false;
+        }
+        std::mem::swap(&mut mailbox.mail, out);
+        true
+    }
+
+    /// Ends a delivery that stopped early (JS threw, or yielded to the event loop): if mail is
+    /// waiting the owner is notified again, otherwise the mailbox goes idle.
+    pub fn finish_delivery(self: &Arc<Self>) {
+        let pending = {
+            let mut mailbox = lock(&self.mailbox);
+            let pending = !mailbox.mail.is_empty() && !self.is_closed();
+            mailbox.in_flight = pending;
+            pending
+        };
+        if pending {
+            self.notify.notify(self);
+        }
+    }
+
+    /// Appends to the mailbox and notifies the owner unless a delivery is already in flight.
+    fn post(self: &Arc<Self>, fill: impl FnOnce(&mut Mail)) {
+        let wake = {
+            let mut mailbox = lock(&self.mailbox);
+            fill(&mut mailbox.mail);
+            let wake = !mailbox.in_flight && !mailbox.mail.is_empty();
+            if wake {
+                mailbox.in_flight = true;
+            }
+            wake
+        };
+        if wake && !self.is_closed() {
+            self.notify.notify(self);
+        }
+    }
+
+    /// Drains the kernel queue (bounded per turn) into the mailbox.
+    fn read_ready(self: &Arc<Self>, arena: &mut RecvArena) -> ReadOutcome {
+        let io = read(&self.io);
+        let Some(bound) = io.as_ref() else { return ReadOutcome::Drained };
+        let fd = bound.socket.as_raw_fd();
+        let mut errors = 0;
+        for _ in 0..READS_PER_TURN {
+            match arena.recv(fd) {
+                Ok(count) => self.post(|mail| self.take_datagrams(arena, count, mail)),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::Drained,
+                Err(err) => {
+                    let errno = error::to_errno(&err);
+                    self.post(|mail| mail.push_recv_error(errno));
+                    errors += 1;
+                    if errors >= ERRORS_PER_TURN {
+                        return ReadOutcome::Drained;
+                    }
+                }
+            }
+        }
+        ReadOutcome::MoreToRead
+    }
+
+    fn take_datagrams(&self, arena: &RecvArena, count: usize, mail: &mut Mail) {
+        let mut bytes = 0u64;
+        let mut dropped = 0u64;
+        for i in 0..count {
+            let (payload, peer) = arena.datagram(i);
+            let Some(peer) = peer else { continue };
+            if mail.data.len() + payload.len() > PENDING_CAP_BYTES {
+                dropped += 1;
+                continue;
+            }
+            bytes += payload.len() as u64;
+            mail.push_datagram(payload, peer);
+        }
+        let kept = count as u64 - dropped;
+        Stats::add(&self.stats.received_datagrams, kept);
+        Stats::add(&self.stats.received_bytes, bytes);
+        if dropped > 0 {
+            Stats::add(&self.stats.dropped_pending, dropped);
+        }
+    }
+
+    /// Sends what it can of the backlog; disarms write interest once it is empty.
+    fn write_ready(self: &Arc<Self>, registry: &Registry) {
+        let io = read(&self.io);
+        let Some(bound) = io.as_ref() else { return };
+        let fd = bound.socket.as_raw_fd();
+        let mut backlog = lock(&self.backlog);
+        if backlog.entries.is_empty() {
+            disarm_write(&mut backlog, registry, fd, self.id);
+            return;
+        }
+        let mut results = Vec::with_capacity(backlog.entries.len());
+        let finished = {
+            let backlog = &*backlog;
+            let datagrams: Vec<Datagram> = backlog
+                .entries
+                .iter()
+                .map(|q| Datagram { payload: &backlog.bytes[q.start..q.start + q.len], dest: q.dest.as_ref() })
+                .collect();
+            batch::send_until_blocked(fd, &datagrams, &mut results)
+        };
+        backlog.entries.drain(..finished);
+        if backlog.entries.is_empty() {
+            backlog.bytes.clear();
+            disarm_write(&mut backlog, registry, fd, self.id);
+        }
+        drop(backlog);
+        if finished > 0 {
+            self.stats.count_sends(&results);
+            self.post(|mail| mail.send_results.extend_from_slice(&results));
+        }
+    }
+}
+
+fn disarm_write(backlog: &mut Backlog, registry: &Registry, fd: RawFd, id: u64) {
+    if backlog.write_armed {
+        backlog.write_armed = false;
+        let _ = registry.reregister(&mut SourceFd(&fd), token_of(id), Interest::READABLE);
+    }
+}
+
+fn token_of(id: u64) -> Token {
+    Token(id as usize)
+}
+
+enum Command {
+    /// The JS thread left a backlog on this socket: watch it for writability and send it.
+    WantWrite(u64),
+}
+
+/// The process-wide reactor: registry of sockets, command queue and the waker that interrupts
+/// its poll.
+pub struct Reactor {
+    registry: Registry,
+    waker: Waker,
+    sockets: Mutex<HashMap<u64, Arc<UdpCore>>>,
+    commands: Mutex<Vec<Command>>,
+}
+
+static REACTOR: OnceCell<Result<Arc<Reactor>, i32>> = OnceCell::new();
+
+impl Reactor {
+    /// The reactor, started on first use. A failure to start it (no epoll, no thread) is an errno
+    /// for JS, never a panic.
+    pub fn get() -> Result<Arc<Reactor>, i32> {
+        REACTOR.get_or_init(|| Reactor::start().map_err(|e| error::to_errno(&e))).clone()
+    }
+
+    fn start() -> io::Result<Arc<Reactor>> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Waker::new(poll.registry(), WAKER_TOKEN)?;
+        let reactor = Arc::new(Reactor {
+            registry,
+            waker,
+            sockets: Mutex::new(HashMap::new()),
+            commands: Mutex::new(Vec::new()),
+        });
+        let turned = Arc::clone(&reactor);
+        std::thread::Builder::new()
+            .name("turbo-dgram-reactor".into())
+            .spawn(move || turned.run(poll))?;
+        Ok(reactor)
+    }
+
+    fn register(&self, core: &Arc<UdpCore>, fd: RawFd) -> Result<(), i32> {
+        lock(&self.sockets).insert(core.id, Arc::clone(core));
+        let registered = self.registry.register(&mut SourceFd(&fd), token_of(core.id), Interest::READABLE);
+        registered.map_err(|e| {
+            lock(&self.sockets).remove(&core.id);
+            error::to_errno(&e)
+        })
+    }
+
+    fn deregister(&self, id: u64, fd: RawFd) {
+        lock(&self.sockets).remove(&id);
+        let _ = self.registry.deregister(&mut SourceFd(&fd));
+    }
+
+    fn request_write(&self, id: u64) {
+        lock(&self.commands).push(Command::WantWrite(id));
+        // A failed wake (only on a broken eventfd) leaves the backlog for the next event.
+        let _ = self.waker.wake();
+    }
+
+    fn lookup(&self, token: Token) -> Option<Arc<UdpCore>> {
+        lock(&self.sockets).get(&(token.0 as u64)).cloned()
+    }
+
+    fn run(self: Arc<Self>, mut poll: Poll) {
+        let mut events = Events::with_capacity(256);
+        let mut arena = RecvArena::new();
+        let mut readable: Vec<Arc<UdpCore>> = Vec::new();
+        let mut carried: Vec<Arc<UdpCore>> = Vec::new();
+        loop {
+            // A socket left with data last turn is served again at once, after other events.
+            let timeout = if carried.is_empty() { None } else { Some(Duration::ZERO) };
+            if let Err(err) = poll.poll(&mut events, timeout) {
+                if err.kind() != io::ErrorKind::Interrupted {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                continue;
+            }
+            readable.append(&mut carried);
+            for event in events.iter() {
+                if event.token() == WAKER_TOKEN {
+                    self.run_commands();
+                    continue;
+                }
+                let Some(core) = self.lookup(event.token()) else { continue };
+                if event.is_writable() {
+                    guarded(|| core.write_ready(&self.registry));
+                }
+                if (event.is_readable() || event.is_error() || event.is_read_closed())
+                    && !readable.iter().any(|c| c.id == core.id)
+                {
+                    readable.push(core);
+                }
+            }
+            for core in readable.drain(..) {
+                let outcome = guarded(|| core.read_ready(&mut arena));
+                if outcome == Some(ReadOutcome::MoreToRead) {
+                    carried.push(core);
+                }
+            }
+        }
+    }
+
+    fn run_commands(&self) {
+        let commands = std::mem::take(&mut *lock(&self.commands));
+        for command in commands {
+            match command {
+                Command::WantWrite(id) => {
+                    let Some(core) = self.lookup(token_of(id)) else { continue };
+                    let armed = core.with_socket(|socket, _| {
+                        let fd = socket.as_raw_fd();
+                        self.registry
+                            .reregister(&mut SourceFd(&fd), token_of(id), Interest::READABLE | Interest::WRITABLE)
+                    });
+                    if armed.is_ok() {
+                        guarded(|| core.write_ready(&self.registry));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs one socket's work so that a panic in it costs that turn, not the reactor thread.
+fn guarded<T>(work: impl FnOnce() -> T) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(work)).ok()
+}
