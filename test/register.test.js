@@ -17,10 +17,6 @@ const { execFile } = require('node:child_process');
 
 const REPO = path.join(__dirname, '..');
 const REGISTER_CJS = path.join(REPO, 'lib', 'register.js');
-const REGISTER_ESM = path.join(REPO, 'lib', 'register.mjs');
-const TURBO_CJS = path.join(REPO, 'lib', 'index.js');
-const TURBO_ESM = path.join(REPO, 'lib', 'index.mjs');
-const PACKAGE_JSON = path.join(REPO, 'package.json');
 
 const CHILD_TIMEOUT_MS = 15_000;
 const METRIC_TIMEOUT_MS = 10_000;
@@ -58,24 +54,24 @@ client.increment('turbo_dgram.register', 7, (err) => {
 });
 `;
 
+// The apps are plain user code: hot-shots and turbo-dgram come from the app's node_modules (links
+// to this repository's copies), exactly as in an installed project.
 function cjsApp() {
   return `'use strict';
-const { createRequire } = require('node:module');
-const StatsD = createRequire(${JSON.stringify(PACKAGE_JSON)})('hot-shots');
+const StatsD = require('hot-shots');
 const dgram = require('dgram');
-const turbo = require(${JSON.stringify(TURBO_CJS)});
+const turbo = require('turbo-dgram');
 const extra = { nodeDgramIsTurbo: require('node:dgram') === turbo };
 ${APP_BODY}`;
 }
 
 function esmApp() {
   return `import { createRequire } from 'node:module';
+import StatsD from 'hot-shots';
 import dgram, { Socket, createSocket } from 'dgram';
 import * as nodeDgram from 'node:dgram';
-import * as turboNs from ${JSON.stringify(new URL(`file://${TURBO_ESM}`).href)};
-const require = createRequire(${JSON.stringify(PACKAGE_JSON)});
-const StatsD = require('hot-shots');
-const turbo = require(${JSON.stringify(TURBO_CJS)});
+import * as turboNs from 'turbo-dgram';
+const turbo = createRequire(import.meta.url)('turbo-dgram');
 const extra = {
   namedAreTurbo: Socket === turbo.Socket && createSocket === turbo.createSocket,
   nodeDgramIsTurbo: nodeDgram.Socket === turbo.Socket && nodeDgram.default === dgram,
@@ -84,11 +80,37 @@ const extra = {
 ${APP_BODY}`;
 }
 
+// A worker thread runs the preload too, and so is hooked by itself.
+function workerApp() {
+  return `'use strict';
+const { Worker, isMainThread, parentPort } = require('node:worker_threads');
+const check = async () => {
+  const turbo = require('turbo-dgram');
+  const esm = await import('node:dgram');
+  return { require: require('dgram') === turbo, import: esm.Socket === turbo.Socket };
+};
+if (isMainThread) {
+  const worker = new Worker(__filename);
+  worker.once('message', async (inWorker) => {
+    console.log(JSON.stringify({ main: await check(), worker: inWorker }));
+  });
+  worker.once('error', (err) => { console.error(err); process.exitCode = 1; });
+} else {
+  check().then((result) => parentPort.postMessage(result));
+}
+`;
+}
+
 let appDir;
 test.before(() => {
   appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-dgram-register-'));
+  fs.mkdirSync(path.join(appDir, 'node_modules'));
+  fs.symlinkSync(REPO, path.join(appDir, 'node_modules', 'turbo-dgram'), 'dir');
+  fs.symlinkSync(path.join(REPO, 'node_modules', 'hot-shots'),
+    path.join(appDir, 'node_modules', 'hot-shots'), 'dir');
   fs.writeFileSync(path.join(appDir, 'app.js'), cjsApp());
   fs.writeFileSync(path.join(appDir, 'app.mjs'), esmApp());
+  fs.writeFileSync(path.join(appDir, 'worker.js'), workerApp());
 });
 test.after(() => {
   if (appDir) fs.rmSync(appDir, { recursive: true, force: true });
@@ -130,11 +152,12 @@ async function runApp(preload, app, turboDgramEnv) {
   }
 }
 
+// The command lines users type, resolved from the app's directory as they would be.
 const CASES = [
-  { name: '-r register.js, CommonJS app', preload: ['-r', REGISTER_CJS], app: 'app.js' },
-  { name: '--import register.mjs, ES module app', preload: ['--import', REGISTER_ESM], app: 'app.mjs' },
-  { name: '--import register.mjs, CommonJS app', preload: ['--import', REGISTER_ESM], app: 'app.js' },
-  { name: '-r register.js, ES module app', preload: ['-r', REGISTER_CJS], app: 'app.mjs' },
+  { name: '-r turbo-dgram/register, CommonJS app', preload: ['-r', 'turbo-dgram/register'], app: 'app.js' },
+  { name: '--import turbo-dgram/register, ES module app', preload: ['--import', 'turbo-dgram/register'], app: 'app.mjs' },
+  { name: '--import turbo-dgram/register, CommonJS app', preload: ['--import', 'turbo-dgram/register'], app: 'app.js' },
+  { name: '-r turbo-dgram/register, ES module app', preload: ['-r', 'turbo-dgram/register'], app: 'app.mjs' },
 ];
 
 for (const { name, preload, app } of CASES) {
@@ -158,6 +181,16 @@ for (const { name, preload, app } of CASES) {
     for (const [key, value] of Object.entries(report.extra)) {
       assert.strictEqual(value, key === 'esmEntryIsTurbo', key);
     }
+  });
+}
+
+for (const preload of [['-r', 'turbo-dgram/register'], ['--import', 'turbo-dgram/register']]) {
+  test(`${preload.join(' ')}: a worker thread is hooked too`, { timeout: 30_000 }, async () => {
+    const child = await runChild([...preload, 'worker.js'], { TURBO_DGRAM: '' });
+    assert.ifError(child.error);
+    assert.strictEqual(child.stderr, '');
+    const both = { require: true, import: true };
+    assert.deepStrictEqual(JSON.parse(child.stdout), { main: both, worker: both });
   });
 }
 
