@@ -1,0 +1,146 @@
+//! The reactor through its public Rust API: a socket attached to it receives batches, wakes its
+//! owner once per delivery, keeps order, and stops at close.
+
+use std::net::UdpSocket;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use turbo_dgram::addr::Family;
+use turbo_dgram::batch::Datagram;
+use turbo_dgram::reactor::{Bound, Mail, Notify, UdpCore};
+use turbo_dgram::socket::{self, BindFlags};
+
+/// Stands in for the JS thread: each notification is a message on a std channel.
+struct TestNotify(Mutex<Sender<u64>>);
+
+impl Notify for TestNotify {
+    fn notify(&self, core: &Arc<UdpCore>) {
+        let _ = self.0.lock().unwrap().send(core.id);
+    }
+}
+
+fn attached() -> (Arc<UdpCore>, Receiver<u64>, std::net::SocketAddr) {
+    let (tx, rx) = channel();
+    let core = UdpCore::new(Box::new(TestNotify(Mutex::new(tx))));
+    let sock = socket::bind_udp("127.0.0.1:0".parse().unwrap(), BindFlags::default()).unwrap();
+    let local = socket::local_addr(&sock).unwrap();
+    core.attach(Bound { socket: sock, family: Family::V4 }).unwrap();
+    (core, rx, local)
+}
+
+/// Takes mail until `want` datagrams arrived, the way bindings.rs delivers: one notification,
+/// then take until empty.
+fn collect(core: &Arc<UdpCore>, notified: &Receiver<u64>, want: usize) -> (Vec<Vec<u8>>, usize) {
+    let mut got = Vec::new();
+    let mut notifications = 0;
+    while got.len() < want {
+        notified.recv_timeout(Duration::from_secs(5)).expect("no delivery within 5 s");
+        notifications += 1;
+        let mut mail = Mail::default();
+        while core.take_mail(&mut mail) {
+            let mut offset = 0;
+            for pair in mail.meta.chunks(2) {
+                let len = pair[0] as usize;
+                got.push(mail.data[offset..offset + len].to_vec());
+                offset += len;
+            }
+            mail.clear();
+        }
+    }
+    (got, notifications)
+}
+
+#[test]
+fn receives_in_order_and_coalesces_wakeups() {
+    let (core, notified, local) = attached();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sent: Vec<Vec<u8>> = (0..500u32).map(|i| i.to_be_bytes().to_vec()).collect();
+    for payload in &sent {
+        sender.send_to(payload, local).unwrap();
+    }
+    let (got, notifications) = collect(&core, &notified, sent.len());
+    assert_eq!(got, sent);
+    assert!(notifications < sent.len(), "one wake-up per datagram: {notifications}");
+    core.close();
+}
+
+#[test]
+fn records_the_peer_of_each_datagram() {
+    let (core, notified, local) = attached();
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    a.send_to(b"a", local).unwrap();
+    b.send_to(b"b", local).unwrap();
+    a.send_to(b"a", local).unwrap();
+    notified.recv_timeout(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut mail = Mail::default();
+    let mut peers_seen = Vec::new();
+    while core.take_mail(&mut mail) {
+        for pair in mail.meta.chunks(2) {
+            peers_seen.push(mail.peers[pair[1] as usize]);
+        }
+        mail.clear();
+    }
+    let (pa, pb) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+    assert_eq!(peers_seen, vec![pa, pb, pa]);
+    core.close();
+}
+
+#[test]
+fn sends_from_the_owner_thread_with_per_datagram_outcomes() {
+    let (core, _notified, _) = attached();
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dest = socket2::SockAddr::from(receiver.local_addr().unwrap());
+    let big = vec![0u8; 70_000];
+    let datagrams = [
+        Datagram { payload: b"ok", dest: Some(&dest) },
+        Datagram { payload: &big, dest: Some(&dest) },
+        Datagram { payload: b"", dest: Some(&dest) },
+    ];
+    let mut results = Vec::new();
+    assert_eq!(core.send(&datagrams, &mut results), Ok(3));
+    assert_eq!(results, vec![2, -libc::EMSGSIZE, 0]);
+    let mut buf = [0u8; 16];
+    assert_eq!(receiver.recv(&mut buf).unwrap(), 2);
+    assert_eq!(receiver.recv(&mut buf).unwrap(), 0);
+    assert_eq!(core.send_queue(), (0, 0));
+    core.close();
+}
+
+#[test]
+fn close_frees_the_port_and_stops_delivery() {
+    let (core, notified, local) = attached();
+    core.close();
+    // The port is free as soon as close returns.
+    let again = UdpSocket::bind(local).unwrap();
+    drop(again);
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let _ = sender.send_to(b"late", local);
+    assert!(notified.recv_timeout(Duration::from_millis(100)).is_err());
+    let mut results = Vec::new();
+    let datagrams = [Datagram { payload: b"x", dest: None }];
+    assert_eq!(core.send(&datagrams, &mut results), Err(-libc::EBADF));
+}
+
+#[test]
+fn unbound_socket_answers_ebadf() {
+    let (tx, _rx) = channel();
+    let core = UdpCore::new(Box::new(TestNotify(Mutex::new(tx))));
+    assert_eq!(core.with_socket(|_, _| Ok(())), Err(-libc::EBADF));
+    assert_eq!(core.family(), None);
+}
+
+#[test]
+fn the_reactor_thread_has_its_name() {
+    let (core, _notified, _) = attached();
+    let names: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .collect();
+    // The kernel keeps 15 bytes of a thread name: "turbo-dgram-reactor" shows as "turbo-dgram-rea".
+    assert!(names.iter().any(|n| n == "turbo-dgram-rea"), "threads: {names:?}");
+    core.close();
+}
