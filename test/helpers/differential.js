@@ -267,6 +267,11 @@ class Context {
     return once(emitter, event, ms);
   }
 
+  // `promise`, or a rejection naming `what` after `ms`.
+  within(promise, what, ms = DEFAULT_WAIT_MS) {
+    return withTimeout(promise, ms, what);
+  }
+
   // Binds (if `bindArgs` given, with them; else to 127.0.0.1 / ::1 port 0) and waits for
   // 'listening'. Returns the bound port.
   async bound(socket, ...bindArgs) {
@@ -295,14 +300,14 @@ class Context {
     const closing = [];
     for (const socket of this.sockets.keys()) {
       try {
-        closing.push(new Promise((resolve) => {
-          socket.once('close', resolve);
-          setTimeout(resolve, 200).unref();
-        }));
         socket.close();
       } catch {
-        // already closed
+        continue; // closed already
       }
+      closing.push(new Promise((resolve) => {
+        const timer = setTimeout(resolve, 200);
+        socket.once('close', () => { clearTimeout(timer); resolve(); });
+      }));
     }
     await Promise.all(closing);
   }
@@ -328,9 +333,9 @@ async function runBoth(scenario, options = {}) {
   const opts = { timeout: DEFAULT_TIMEOUT_MS, settleMs: DEFAULT_SETTLE_MS, ...options };
   const builtin = await runOne(loadBuiltin(), 'builtin', scenario, opts);
   if (builtin.thrown) {
-    const err = new Error(`the scenario failed against node:dgram itself (a test bug): ${builtin.thrown && builtin.thrown.stack}`);
-    err.log = canonicalisePorts(builtin.entries).map(render);
-    throw err;
+    const lines = canonicalisePorts(builtin.entries).map(render);
+    throw new Error(`the scenario failed against node:dgram itself (a test bug): ${builtin.thrown && builtin.thrown.stack}\n` +
+      `node:dgram log so far:\n${lines.join('\n')}`);
   }
   if (builtin.entries.length === 0) throw new Error('the scenario logged nothing against node:dgram (a test bug)');
   const subjectModule = loadSubject();
