@@ -20,8 +20,70 @@ pub const RECV_BATCH: usize = 64;
 /// headers), so nothing is ever truncated, as with libuv's 64 KiB buffers.
 pub const SLOT_SIZE: usize = 64 * 1024;
 
-/// Datagrams handed to one `sendmmsg`; the kernel caps a call at UIO_MAXIOV (1024).
+/// Messages handed to one `sendmmsg`; the kernel caps a call at UIO_MAXIOV (1024).
 const SEND_CHUNK: usize = 64;
+
+/// iovecs available to one `sendmmsg` (a GSO message uses one per segment).
+const SEND_IOVECS: usize = 256;
+
+/// Linux socket option numbers that libc does not export on every target
+/// (include/uapi/linux/udp.h and include/uapi/asm-generic/socket.h).
+const SOL_UDP: libc::c_int = 17;
+const UDP_SEGMENT: libc::c_int = 103;
+const UDP_GRO: libc::c_int = 104;
+const SO_RXQ_OVFL: libc::c_int = 40;
+
+/// Segments one GSO send may carry: UDP_MAX_SEGMENTS in include/linux/udp.h is 64 on the
+/// kernels we support (newer ones allow 128).
+const GSO_MAX_SEGMENTS: usize = 64;
+
+/// Largest UDP payload of one IPv4 datagram (65,535 - 20 IP - 8 UDP): a GSO super-datagram must
+/// fit in it as a whole.
+const GSO_MAX_BYTES: usize = 65_507;
+
+/// Room for the control messages we ask for on receive (UDP_GRO: an int; SO_RXQ_OVFL: a u32),
+/// with margin for alignment.
+const RECV_CONTROL: usize = 64;
+
+/// A control-message buffer aligned for `cmsghdr`.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct ControlBuf([u8; RECV_CONTROL]);
+
+/// Whether the kernel accepted UDP_SEGMENT so far; cleared for the process the first time it
+/// refuses (EIO from a device without checksum offload, EINVAL/ENOPROTOOPT on older kernels), as
+/// quinn-udp does. Also off when TURBO_DGRAM_GSO=off.
+static GSO_ENABLED: once_cell::sync::Lazy<std::sync::atomic::AtomicBool> = once_cell::sync::Lazy::new(|| {
+    let off = std::env::var("TURBO_DGRAM_GSO").map(|v| v == "off" || v == "0").unwrap_or(false);
+    std::sync::atomic::AtomicBool::new(!off)
+});
+
+pub fn gso_enabled() -> bool {
+    GSO_ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn disable_gso() {
+    GSO_ENABLED.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Asks the kernel to coalesce same-flow datagrams (UDP_GRO) and to report its drop counter
+/// (SO_RXQ_OVFL) with each read. Both are best effort: a kernel without them simply gives plain
+/// datagrams and no counter.
+pub fn enable_receive_offloads(fd: RawFd) {
+    let one: libc::c_int = 1;
+    for (level, option) in [(SOL_UDP, UDP_GRO), (libc::SOL_SOCKET, SO_RXQ_OVFL)] {
+        // SAFETY: `one` is a c_int that outlives the call and its exact size is passed.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                option,
+                &one as *const libc::c_int as *const libc::c_void,
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+}
 
 /// Calls `f` again while it fails with EINTR, the way quinn-udp wraps every syscall.
 fn retry_if_interrupted(mut f: impl FnMut() -> libc::c_int) -> io::Result<usize> {
@@ -41,6 +103,7 @@ fn retry_if_interrupted(mut f: impl FnMut() -> libc::c_int) -> io::Result<usize>
 /// point at them. It holds raw pointers into itself, so it stays on the thread that made it.
 pub struct RecvArena {
     slots: Vec<u8>,
+    controls: Vec<ControlBuf>,
     names: Vec<libc::sockaddr_storage>,
     iovecs: Vec<libc::iovec>,
     headers: Vec<libc::mmsghdr>,
@@ -57,6 +120,7 @@ impl RecvArena {
     pub fn new() -> RecvArena {
         RecvArena {
             slots: vec![0u8; RECV_BATCH * SLOT_SIZE],
+            controls: vec![ControlBuf([0; RECV_CONTROL]); RECV_BATCH],
             // SAFETY: sockaddr_storage, iovec and mmsghdr are plain C data for which all-zero
             // bytes are a valid value.
             names: vec![unsafe { mem::zeroed() }; RECV_BATCH],
@@ -80,8 +144,8 @@ impl RecvArena {
             header.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             header.msg_hdr.msg_iov = &mut self.iovecs[i];
             header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_control = std::ptr::null_mut();
-            header.msg_hdr.msg_controllen = 0;
+            header.msg_hdr.msg_control = self.controls[i].0.as_mut_ptr().cast();
+            header.msg_hdr.msg_controllen = RECV_CONTROL as _;
             header.msg_hdr.msg_flags = 0;
             header.msg_len = 0;
         }
@@ -100,14 +164,58 @@ impl RecvArena {
         Ok(self.received)
     }
 
-    /// Datagram `i` of the last `recv`: its payload and sender.
-    pub fn datagram(&self, i: usize) -> (&[u8], Option<SocketAddr>) {
+    /// Message `i` of the last `recv`: its payload (several datagrams back to back when GRO
+    /// coalesced them), sender and control data.
+    pub fn message(&self, i: usize) -> RecvMessage<'_> {
         debug_assert!(i < self.received);
         let header = &self.headers[i];
         let len = (header.msg_len as usize).min(SLOT_SIZE);
         let start = i * SLOT_SIZE;
         let peer = decode_sockaddr(&self.names[i], header.msg_hdr.msg_namelen);
-        (&self.slots[start..start + len], peer)
+        let mut message = RecvMessage { payload: &self.slots[start..start + len], peer, segment_size: None, kernel_drops: None };
+        // SAFETY: the kernel filled msg_control up to msg_controllen within our ControlBuf; the
+        // CMSG_* helpers stay inside that length.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&header.msg_hdr);
+            while !cmsg.is_null() {
+                let c = &*cmsg;
+                let data = libc::CMSG_DATA(cmsg);
+                match (c.cmsg_level, c.cmsg_type) {
+                    (SOL_UDP, UDP_GRO) => {
+                        let size = std::ptr::read_unaligned(data as *const libc::c_int);
+                        if size > 0 && (size as usize) < len {
+                            message.segment_size = Some(size as usize);
+                        }
+                    }
+                    (libc::SOL_SOCKET, SO_RXQ_OVFL) => {
+                        message.kernel_drops = Some(std::ptr::read_unaligned(data as *const u32));
+                    }
+                    _ => {}
+                }
+                cmsg = libc::CMSG_NXTHDR(&header.msg_hdr, cmsg);
+            }
+        }
+        message
+    }
+}
+
+/// One message of a `recvmmsg`: with GRO it holds several datagrams of `segment_size` bytes
+/// (the last may be shorter), which `segments()` splits back exactly.
+pub struct RecvMessage<'a> {
+    pub payload: &'a [u8],
+    pub peer: Option<SocketAddr>,
+    pub segment_size: Option<usize>,
+    /// The socket's SO_RXQ_OVFL counter: datagrams the kernel dropped since the socket opened.
+    pub kernel_drops: Option<u32>,
+}
+
+impl<'a> RecvMessage<'a> {
+    /// The datagrams as the sender sent them.
+    pub fn segments(&self) -> impl Iterator<Item = &'a [u8]> {
+        let payload = self.payload;
+        let size = self.segment_size.unwrap_or(payload.len()).max(1);
+        let count = if payload.is_empty() { 1 } else { payload.len().div_ceil(size) };
+        (0..count).map(move |k| &payload[(k * size).min(payload.len())..((k + 1) * size).min(payload.len())])
     }
 }
 
@@ -147,16 +255,27 @@ pub struct Datagram<'a> {
 /// Sends `datagrams` in order with `sendmmsg` until the kernel would block. For each datagram it
 /// finishes it appends bytes sent or a negative errno to `results`; returns how many it finished.
 /// A datagram the kernel refuses (EMSGSIZE, EACCES...) gets its own error and the rest go on: a
-/// partial `sendmmsg` is resumed at the first unsent datagram.
+/// partial `sendmmsg` is resumed at the first unsent datagram. Runs of same-size datagrams to
+/// one destination go out as one GSO message (UDP_SEGMENT) while the kernel accepts it.
 pub fn send_until_blocked(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>) -> usize {
     let mut done = 0;
+    let mut use_gso = gso_enabled();
     while done < datagrams.len() {
-        let chunk = &datagrams[done..datagrams.len().min(done + SEND_CHUNK)];
-        match send_chunk(fd, chunk, results) {
-            ChunkOutcome::Sent(count) => done += count,
+        match send_chunk(fd, &datagrams[done..], results, use_gso) {
+            ChunkOutcome::Sent(count) => {
+                done += count;
+                use_gso = gso_enabled();
+            }
             ChunkOutcome::Failed(errno) => {
                 results.push(-errno);
                 done += 1;
+            }
+            ChunkOutcome::GsoFailed(errno) => {
+                if matches!(errno, libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP) {
+                    disable_gso();
+                }
+                // Send that run again one datagram at a time, so each gets its own outcome.
+                use_gso = false;
             }
             ChunkOutcome::WouldBlock => break,
         }
@@ -165,46 +284,130 @@ pub fn send_until_blocked(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i
 }
 
 enum ChunkOutcome {
-    /// The first `n` datagrams of the chunk went out (their sizes were appended).
+    /// The first `n` datagrams went out (their sizes were appended to the results).
     Sent(usize),
-    /// The first datagram of the chunk failed with this (positive) errno.
+    /// The first datagram failed with this (positive) errno.
     Failed(i32),
-    /// The kernel has no room: nothing of the chunk went out.
+    /// The first message was a GSO run and the kernel refused it with this errno.
+    GsoFailed(i32),
+    /// The kernel has no room: nothing went out.
     WouldBlock,
 }
 
-fn send_chunk(fd: RawFd, chunk: &[Datagram], results: &mut Vec<i32>) -> ChunkOutcome {
-    // SAFETY: iovec and mmsghdr are plain C data; all-zero is valid (null pointers, zero lengths).
-    let mut iovecs: [libc::iovec; SEND_CHUNK] = unsafe { mem::zeroed() };
+/// How many datagrams from the start of `datagrams` can share one GSO message: same destination,
+/// same size (the last may be shorter), at most GSO_MAX_SEGMENTS and GSO_MAX_BYTES in all.
+fn gso_run(datagrams: &[Datagram], iovecs_left: usize) -> usize {
+    let first = &datagrams[0];
+    let size = first.payload.len();
+    if size == 0 || datagrams.len() < 2 {
+        return 1;
+    }
+    let limit = GSO_MAX_SEGMENTS.min(iovecs_left).min(GSO_MAX_BYTES / size);
+    let mut run = 1;
+    let mut total = size;
+    while run < limit.min(datagrams.len()) {
+        let next = &datagrams[run];
+        let len = next.payload.len();
+        if len == 0 || len > size || total + len > GSO_MAX_BYTES || !same_destination(first.dest, next.dest) {
+            break;
+        }
+        run += 1;
+        total += len;
+        if len < size {
+            break; // a shorter segment can only be the last one
+        }
+    }
+    run
+}
+
+fn same_destination(a: Option<&SockAddr>, b: Option<&SockAddr>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => std::ptr::eq(a, b) || a.as_storage_bytes() == b.as_storage_bytes(),
+        _ => false,
+    }
+}
+
+/// The bytes of a `SockAddr` that identify it (family, port, address, scope).
+trait StorageBytes {
+    fn as_storage_bytes(&self) -> &[u8];
+}
+
+impl StorageBytes for SockAddr {
+    fn as_storage_bytes(&self) -> &[u8] {
+        // SAFETY: `as_ptr` points at storage of at least `len` initialised bytes owned by self.
+        unsafe { std::slice::from_raw_parts(self.as_ptr() as *const u8, self.len() as usize) }
+    }
+}
+
+fn send_chunk(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>, use_gso: bool) -> ChunkOutcome {
+    // SAFETY: iovec, mmsghdr and the control buffers are plain C data; all-zero is valid.
+    let mut iovecs: [libc::iovec; SEND_IOVECS] = unsafe { mem::zeroed() };
     let mut headers: [libc::mmsghdr; SEND_CHUNK] = unsafe { mem::zeroed() };
-    for (i, datagram) in chunk.iter().enumerate() {
-        iovecs[i] = libc::iovec {
-            // The kernel only reads through this pointer (sendmmsg), so casting away const is sound.
-            iov_base: datagram.payload.as_ptr() as *mut libc::c_void,
-            iov_len: datagram.payload.len(),
-        };
-        let hdr = &mut headers[i].msg_hdr;
-        if let Some(dest) = datagram.dest {
+    let mut controls = [ControlBuf([0; RECV_CONTROL]); SEND_CHUNK];
+    // Per message: how many datagrams it carries.
+    let mut spans = [0usize; SEND_CHUNK];
+    let (mut messages, mut used_iovecs, mut covered) = (0, 0, 0);
+    while covered < datagrams.len() && messages < SEND_CHUNK && used_iovecs < SEND_IOVECS {
+        let run = if use_gso { gso_run(&datagrams[covered..], SEND_IOVECS - used_iovecs) } else { 1 };
+        for (k, datagram) in datagrams[covered..covered + run].iter().enumerate() {
+            iovecs[used_iovecs + k] = libc::iovec {
+                // The kernel only reads through this pointer, so casting away const is sound.
+                iov_base: datagram.payload.as_ptr() as *mut libc::c_void,
+                iov_len: datagram.payload.len(),
+            };
+        }
+        let hdr = &mut headers[messages].msg_hdr;
+        if let Some(dest) = datagrams[covered].dest {
             hdr.msg_name = dest.as_ptr() as *mut libc::c_void;
             hdr.msg_namelen = dest.len();
         }
-        hdr.msg_iov = &mut iovecs[i];
-        hdr.msg_iovlen = 1;
+        hdr.msg_iov = &mut iovecs[used_iovecs];
+        hdr.msg_iovlen = run as _;
+        if run > 1 {
+            let segment = datagrams[covered].payload.len() as u16;
+            // SAFETY: the control buffer is aligned for cmsghdr and large enough for one u16
+            // payload (CMSG_SPACE(2) = 24 bytes); CMSG_FIRSTHDR is non-null because
+            // msg_controllen covers a whole header.
+            unsafe {
+                hdr.msg_control = controls[messages].0.as_mut_ptr().cast();
+                hdr.msg_controllen = libc::CMSG_SPACE(mem::size_of::<u16>() as u32) as _;
+                let cmsg = libc::CMSG_FIRSTHDR(hdr);
+                (*cmsg).cmsg_level = SOL_UDP;
+                (*cmsg).cmsg_type = UDP_SEGMENT;
+                (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<u16>() as u32) as _;
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut u16, segment);
+            }
+        }
+        spans[messages] = run;
+        messages += 1;
+        used_iovecs += run;
+        covered += run;
     }
-    // SAFETY: each header points at an iovec and (optionally) an address that live until the call
-    // returns; payload pointers come from slices borrowed for the same span.
+    // SAFETY: each header points at iovecs, an address and a control buffer that live until the
+    // call returns; payload pointers come from slices borrowed for the same span.
     let sent = retry_if_interrupted(|| unsafe {
-        libc::sendmmsg(fd, headers.as_mut_ptr(), chunk.len() as libc::c_uint, 0)
+        libc::sendmmsg(fd, headers.as_mut_ptr(), messages as libc::c_uint, 0)
     });
     match sent {
         Ok(0) => ChunkOutcome::WouldBlock,
         Ok(count) => {
-            let count = count.min(chunk.len());
-            results.extend(headers[..count].iter().map(|h| h.msg_len as i32));
-            ChunkOutcome::Sent(count)
+            let mut finished = 0;
+            for &span in &spans[..count.min(messages)] {
+                results.extend(datagrams[finished..finished + span].iter().map(|d| d.payload.len() as i32));
+                finished += span;
+            }
+            ChunkOutcome::Sent(finished)
         }
         Err(err) if err.kind() == io::ErrorKind::WouldBlock => ChunkOutcome::WouldBlock,
-        Err(err) => ChunkOutcome::Failed(err.raw_os_error().unwrap_or(libc::EIO)),
+        Err(err) => {
+            let errno = err.raw_os_error().unwrap_or(libc::EIO);
+            if spans[0] > 1 {
+                ChunkOutcome::GsoFailed(errno)
+            } else {
+                ChunkOutcome::Failed(errno)
+            }
+        }
     }
 }
 
@@ -237,12 +440,72 @@ mod tests {
         let mut seen = Vec::new();
         while let Ok(n) = arena.recv(rx.as_raw_fd()) {
             for i in 0..n {
-                let (payload, peer) = arena.datagram(i);
-                assert_eq!(peer, Some(tx.local_addr().unwrap()));
-                seen.push(payload.to_vec());
+                let message = arena.message(i);
+                assert_eq!(message.peer, Some(tx.local_addr().unwrap()));
+                seen.extend(message.segments().map(|s| s.to_vec()));
             }
         }
         assert_eq!(seen, payloads);
+    }
+
+    fn drain(arena: &mut RecvArena, rx: &UdpSocket) -> (Vec<Vec<u8>>, usize) {
+        let mut seen = Vec::new();
+        let mut messages = 0;
+        while let Ok(n) = arena.recv(rx.as_raw_fd()) {
+            messages += n;
+            for i in 0..n {
+                seen.extend(arena.message(i).segments().map(|s| s.to_vec()));
+            }
+        }
+        (seen, messages)
+    }
+
+    #[test]
+    fn gso_runs_reach_a_plain_receiver_as_separate_datagrams() {
+        let (tx, rx) = pair();
+        let dest = SockAddr::from(rx.local_addr().unwrap());
+        // 130 same-size datagrams (three GSO runs at most 64 each) and a shorter tail.
+        let mut payloads: Vec<Vec<u8>> = (0..130u8).map(|i| vec![i; 100]).collect();
+        payloads.push(vec![9; 30]);
+        let datagrams: Vec<Datagram> =
+            payloads.iter().map(|p| Datagram { payload: p, dest: Some(&dest) }).collect();
+        let mut results = Vec::new();
+        assert_eq!(send_until_blocked(tx.as_raw_fd(), &datagrams, &mut results), 131);
+        assert_eq!(results.iter().filter(|&&r| r == 100).count(), 130);
+        assert_eq!(results[130], 30);
+        let (seen, messages) = drain(&mut RecvArena::new(), &rx);
+        assert_eq!(seen, payloads);
+        assert_eq!(messages, 131, "a receiver without GRO gets one message per datagram");
+    }
+
+    #[test]
+    fn gro_coalesces_and_segments_split_back_exactly() {
+        let (tx, rx) = pair();
+        enable_receive_offloads(rx.as_raw_fd());
+        let dest = SockAddr::from(rx.local_addr().unwrap());
+        let payloads: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 200]).chain([vec![1; 7]]).collect();
+        let datagrams: Vec<Datagram> =
+            payloads.iter().map(|p| Datagram { payload: p, dest: Some(&dest) }).collect();
+        let mut results = Vec::new();
+        send_until_blocked(tx.as_raw_fd(), &datagrams, &mut results);
+        let (seen, messages) = drain(&mut RecvArena::new(), &rx);
+        assert_eq!(seen, payloads);
+        if gso_enabled() {
+            assert!(messages < payloads.len(), "GSO + GRO on loopback should coalesce ({messages} messages)");
+        }
+    }
+
+    #[test]
+    fn a_gso_run_that_fails_is_retried_one_by_one() {
+        // Broadcast without SO_BROADCAST is refused (EACCES) for the whole run; each datagram
+        // must still get its own outcome.
+        let (tx, _rx) = pair();
+        let dest = SockAddr::from("255.255.255.255:9".parse::<SocketAddr>().unwrap());
+        let payload = [0u8; 10];
+        let datagrams: Vec<Datagram> = (0..5).map(|_| Datagram { payload: &payload, dest: Some(&dest) }).collect();
+        let mut results = Vec::new();
+        assert_eq!(send_until_blocked(tx.as_raw_fd(), &datagrams, &mut results), 5);
+        assert_eq!(results, vec![-libc::EACCES; 5]);
     }
 
     #[test]

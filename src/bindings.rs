@@ -533,6 +533,7 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
         ("sendErrors", s.send_errors.load(Relaxed)),
         ("droppedPending", s.dropped_pending.load(Relaxed)),
         ("receiveBatches", s.receive_batches.load(Relaxed)),
+        ("kernelDrops", s.kernel_drops.load(Relaxed)),
     ];
     let object = cx.empty_object();
     for (name, value) in fields {

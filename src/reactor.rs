@@ -167,6 +167,8 @@ pub struct Stats {
     pub send_errors: AtomicU64,
     pub dropped_pending: AtomicU64,
     pub receive_batches: AtomicU64,
+    /// The kernel's SO_RXQ_OVFL counter for this socket: datagrams it dropped since bind.
+    pub kernel_drops: AtomicU64,
 }
 
 impl Stats {
@@ -254,6 +256,7 @@ impl UdpCore {
         if io.is_some() || self.is_closed() {
             return Err(error::EINVAL);
         }
+        batch::enable_receive_offloads(bound.socket.as_raw_fd());
         reactor.register(self, bound.socket.as_raw_fd())?;
         *io = Some(bound);
         Ok(())
@@ -378,19 +381,23 @@ impl UdpCore {
     }
 
     fn take_datagrams(&self, arena: &RecvArena, count: usize, mail: &mut Mail) {
-        let mut bytes = 0u64;
-        let mut dropped = 0u64;
+        let (mut kept, mut bytes, mut dropped) = (0u64, 0u64, 0u64);
         for i in 0..count {
-            let (payload, peer) = arena.datagram(i);
-            let Some(peer) = peer else { continue };
-            if mail.data.len() + payload.len() > PENDING_CAP_BYTES {
-                dropped += 1;
-                continue;
+            let message = arena.message(i);
+            if let Some(drops) = message.kernel_drops {
+                self.stats.kernel_drops.fetch_max(drops as u64, Ordering::Relaxed);
             }
-            bytes += payload.len() as u64;
-            mail.push_datagram(payload, peer);
+            let Some(peer) = message.peer else { continue };
+            for payload in message.segments() {
+                if mail.data.len() + payload.len() > PENDING_CAP_BYTES {
+                    dropped += 1;
+                    continue;
+                }
+                kept += 1;
+                bytes += payload.len() as u64;
+                mail.push_datagram(payload, peer);
+            }
         }
-        let kept = count as u64 - dropped;
         Stats::add(&self.stats.received_datagrams, kept);
         Stats::add(&self.stats.received_bytes, bytes);
         if dropped > 0 {
