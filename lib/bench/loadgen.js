@@ -1,0 +1,93 @@
+'use strict';
+
+// The load on the other end of the wire: a flooder, a counting sink and an echo pinger.
+// The native turbo-dgram-flood (src/bin/turbo-dgram-flood.rs) does them with batched syscalls so
+// that it, not the process measured, is never the limit. When it is not built, Node children with
+// node:dgram stand in; they cannot out-send a receiver (that is the point of the native one), so
+// the report then marks the flood scenarios as not saturating.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { Child } = require('./procs');
+
+const ROOT = path.join(__dirname, '..', '..');
+const CHILD = path.join(__dirname, 'child.js');
+const NATIVE_NAME = 'turbo-dgram-flood';
+
+/** The native load generator's path, or null. */
+function findNative(explicit) {
+  const candidates = [
+    explicit,
+    process.env.TURBO_DGRAM_FLOODER,
+    path.join(ROOT, 'build', NATIVE_NAME),
+    path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', NATIVE_NAME),
+    path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', NATIVE_NAME),
+  ].filter(Boolean);
+  for (const p of candidates) {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return path.resolve(p);
+    } catch { /* next */ }
+  }
+  if (explicit) throw new Error(`--flooder ${explicit}: not an executable file`);
+  return null;
+}
+
+/** A Node child running one role of child.js with the given module. */
+function nodeChild(node, role, cfg, { cpu, env, timeoutMs }) {
+  const full = { maxMs: timeoutMs, ...cfg };
+  return new Child(`${role} (${cfg.label || cfg.module})`, node, [CHILD, role, JSON.stringify(full)], { cpu, env, timeoutMs });
+}
+
+class LoadGen {
+  /**
+   * @param {{ nativePath: string|null, node: string, fallbackModule: string }} o
+   *   fallbackModule: the dgram module the Node stand-ins use when there is no native binary.
+   */
+  constructor(o) {
+    this.nativePath = o.nativePath;
+    this.node = o.node;
+    this.fallbackModule = o.fallbackModule || 'node:dgram';
+  }
+
+  get native() {
+    return this.nativePath != null;
+  }
+
+  /** Counts datagrams on `ports` sockets; 'ready' has { ports }, 'sample's have { t, count }. */
+  sink({ ports = 1, cpu, timeoutMs }) {
+    if (this.native) {
+      return new Child('sink', this.nativePath,
+        ['sink', '--ports', String(ports), '--sample-ms', '10', '--max-ms', String(timeoutMs)],
+        { cpu, timeoutMs });
+    }
+    return nodeChild(this.node, 'receiver', { module: this.fallbackModule, ports, sampleMs: 10 }, { cpu, timeoutMs });
+  }
+
+  /** Sends `size`-byte datagrams to port: rate 0 = as fast as possible; 'sample's have { t, sent }. */
+  flood({ port, size, rate = 0, durationMs, cpu, timeoutMs }) {
+    if (this.native) {
+      return new Child('flood', this.nativePath,
+        ['flood', '--dest', `127.0.0.1:${port}`, '--size', String(size), '--rate', String(rate),
+          '--duration-ms', String(durationMs), '--sample-ms', '10'],
+        { cpu, timeoutMs });
+    }
+    return nodeChild(this.node, 'sender',
+      { module: this.fallbackModule, ports: [port], size, rate, batch: 256, sampleMs: 10, windowMs: durationMs },
+      { cpu, timeoutMs });
+  }
+
+  /** One datagram in flight against an echo server; 'done' has { p50, p99, p999, ... } in ns. */
+  ping({ port, size, warmupMs, windowMs, cpu, timeoutMs }) {
+    if (this.native) {
+      return new Child('ping', this.nativePath,
+        ['ping', '--dest', `127.0.0.1:${port}`, '--size', String(size),
+          '--warmup-ms', String(warmupMs), '--duration-ms', String(windowMs)],
+        { cpu, timeoutMs });
+    }
+    return nodeChild(this.node, 'echo-client',
+      { module: this.fallbackModule, port, size, warmupMs, windowMs }, { cpu, timeoutMs });
+  }
+}
+
+module.exports = { LoadGen, findNative, nodeChild, NATIVE_NAME, ROOT };

