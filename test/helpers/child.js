@@ -19,7 +19,7 @@
 
 const assert = require('node:assert');
 const { spawn } = require('node:child_process');
-const { subjectSpec } = require('./differential');
+const { canonicalisePorts, render, subjectSpec } = require('./differential');
 
 const PRELUDE = `
 'use strict';
@@ -27,7 +27,7 @@ const dgram = require(process.env.DGRAM_UNDER_TEST);
 const out = (...args) => process.stdout.write(JSON.stringify(args) + '\\n');
 process.on('uncaughtExceptionMonitor', (err) => {
   const pick = {};
-  for (const k of ['name', 'code', 'syscall', 'address', 'message']) if (err && err[k] !== undefined) pick[k] = err[k];
+  for (const k of ['name', 'code', 'syscall', 'address', 'port', 'message']) if (err && err[k] !== undefined) pick[k] = err[k];
   out('uncaught', pick);
 });
 `;
@@ -61,20 +61,32 @@ function runChild(moduleSpec, body, { timeoutMs = 5000, execPath = process.execP
   });
 }
 
-// Port numbers printed by a child differ from run to run: a child that prints a port prints
-// ctx-free placeholders itself. This compares code, signal, timedOut and stdout.
+// Port numbers printed by a child differ from run to run: stdout lines are parsed and their ports
+// named '<portN>' as in the in-process harness (a `port` key, or ':port' in a string), then compared
+// with code, signal and timedOut.
 async function childBoth(body, options = {}) {
   const builtin = await runChild('node:dgram', body, options);
   if (builtin.timedOut) {
     throw new Error(`the child scenario timed out against node:dgram itself (a test bug)\n${builtin.stderr}`);
   }
   const subject = await runChild(subjectSpec(), body, options);
-  const view = (r) => ({ code: r.code, signal: r.signal, timedOut: r.timedOut, stdout: r.stdout });
+  const view = (r) => ({ code: r.code, signal: r.signal, timedOut: r.timedOut, stdout: canonicalStdout(r.stdout) });
   assert.deepStrictEqual(view(subject), view(builtin),
     `child process differs (actual = turbo-dgram, expected = node:dgram)\n` +
     `turbo-dgram stderr:\n${subject.stderr}\nnode:dgram stderr:\n${builtin.stderr}\n` +
     `turbo-dgram: ${JSON.stringify(view(subject))}\nnode:dgram: ${JSON.stringify(view(builtin))}`);
   return { builtin, subject };
+}
+
+function canonicalStdout(lines) {
+  const parsed = lines.map((line) => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      return ['unparsed stdout', line];
+    }
+  });
+  return canonicalisePorts(parsed).map(render);
 }
 
 module.exports = { childBoth, runChild };

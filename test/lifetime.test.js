@@ -1,0 +1,133 @@
+'use strict';
+
+// Process lifetime: whether a socket keeps the process alive (ref / unref / close / bound / unbound),
+// and what an unhandled socket error does to the process. Each scenario runs in a child process,
+// once per module; exit code, signal and the child's printed observations must be equal.
+//
+// The pattern: an unref()ed timer is the witness. It fires (and prints 'timer') only if something
+// else keeps the event loop alive, that is, the socket.
+
+const { test } = require('node:test');
+const assert = require('node:assert');
+const { childBoth } = require('./helpers/child');
+
+const T = { timeout: 30000 };
+
+test('a bound, ref()ed socket keeps the process alive until it is closed', T, async () => {
+  const { builtin, subject } = await childBoth(`
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => out('listening'));
+    s.on('close', () => out('close'));
+    setTimeout(() => { out('timer'); s.close(); }, 300).unref();
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.deepStrictEqual(builtin.stdout, ['["listening"]', '["timer"]', '["close"]', '["exit",0]']);
+  // Hand-written: the process lived at least as long as the timer.
+  assert.ok(subject.elapsedMs >= 280, `turbo-dgram child exited after ${subject.elapsedMs} ms`);
+});
+
+test('an unref()ed bound socket lets the process exit', T, async () => {
+  const { builtin, subject } = await childBoth(`
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => { out('listening'); s.unref(); });
+    setTimeout(() => out('timer'), 3000).unref();
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.deepStrictEqual(builtin.stdout, ['["listening"]', '["exit",0]']);
+  assert.ok(subject.elapsedMs < 2500, `turbo-dgram child took ${subject.elapsedMs} ms to exit`);
+});
+
+test('unref() before bind: the socket never holds the process', T, async () => {
+  const { builtin } = await childBoth(`
+    const s = dgram.createSocket('udp4');
+    s.unref();
+    s.bind(0, '127.0.0.1', () => out('listening'));
+    setTimeout(() => out('timer'), 2000).unref();
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.strictEqual(builtin.stdout.includes('["timer"]'), false);
+});
+
+test('unref() then ref() again keeps the process alive', T, async () => {
+  const { builtin } = await childBoth(`
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => { out('listening'); s.unref(); s.ref(); });
+    setTimeout(() => { out('timer'); s.close(); }, 300).unref();
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.ok(builtin.stdout.includes('["timer"]'));
+});
+
+test('a closed socket lets the process exit', T, async () => {
+  const { builtin } = await childBoth(`
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => { out('listening'); s.close(() => out('closed')); });
+    setTimeout(() => out('timer'), 2000).unref();
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.deepStrictEqual(builtin.stdout, ['["listening"]', '["closed"]', '["exit",0]']);
+});
+
+test('an unbound socket does not keep the process alive', T, async () => {
+  const { builtin } = await childBoth(`
+    const s = dgram.createSocket('udp4');
+    s.on('message', () => out('message'));
+    setTimeout(() => out('timer'), 2000).unref();
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.deepStrictEqual(builtin.stdout, ['["exit",0]']);
+});
+
+test('a socket waiting for its implicit bind (send on an unbound socket) keeps the process alive', T, async () => {
+  await childBoth(`
+    const r = dgram.createSocket('udp4');
+    r.bind(0, '127.0.0.1', () => {
+      r.on('message', (msg) => { out('received', msg.toString()); r.close(); s.close(); });
+      const s = dgram.createSocket('udp4');
+      s.send('hello', r.address().port, '127.0.0.1', (err, n) => out('sent', err && err.code, n));
+    });
+    setTimeout(() => out('timer'), 3000).unref();
+    process.on('exit', (code) => out('exit', code));
+  `);
+});
+
+test('many open sockets: the process exits once the last one closes', T, async () => {
+  await childBoth(`
+    const sockets = [];
+    for (let i = 0; i < 20; i++) {
+      const s = dgram.createSocket(i % 2 ? 'udp6' : 'udp4');
+      s.bind(0, i % 2 ? '::1' : '127.0.0.1');
+      sockets.push(s);
+    }
+    let closed = 0;
+    for (const s of sockets) s.on('close', () => { closed++; });
+    setTimeout(() => { out('closing', closed); sockets.forEach((s) => s.close()); }, 200).unref();
+    process.on('exit', (code) => out('exit', code, closed));
+  `);
+});
+
+test('an unhandled bind error (EADDRINUSE) crashes the process like the builtin', T, async () => {
+  const { builtin } = await childBoth(`
+    const a = dgram.createSocket('udp4');
+    a.bind(0, '127.0.0.1', () => {
+      const b = dgram.createSocket('udp4');
+      b.bind(a.address().port, '127.0.0.1');
+    });
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.strictEqual(builtin.code, 1);
+  assert.ok(builtin.stdout.some((l) => l.includes('EADDRINUSE')), builtin.stdout.join('\n'));
+});
+
+test('an exception thrown in a message listener is an uncaught exception', T, async () => {
+  const { builtin } = await childBoth(`
+    const r = dgram.createSocket('udp4');
+    r.on('message', (msg) => { throw new Error('listener threw on ' + msg); });
+    r.bind(0, '127.0.0.1', () => {
+      const s = dgram.createSocket('udp4');
+      s.send('boom', r.address().port, '127.0.0.1');
+    });
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.strictEqual(builtin.code, 1);
+});
