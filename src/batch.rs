@@ -110,6 +110,11 @@ pub struct RecvArena {
     received: usize,
 }
 
+// SAFETY: the raw pointers in `iovecs` and `headers` point only into the arena's own heap
+// buffers (which move with it) and are rewritten before every `recvmmsg`; the arena is used by
+// one thread at a time (`&mut self`), so moving it to the reactor thread is sound.
+unsafe impl Send for RecvArena {}
+
 impl Default for RecvArena {
     fn default() -> Self {
         Self::new()

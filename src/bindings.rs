@@ -17,7 +17,7 @@ use socket2::SockAddr;
 use crate::addr::{self, Family};
 use crate::batch::Datagram;
 use crate::error;
-use crate::reactor::{Mail, Notify, UdpCore, RECV_ERROR_PEER};
+use crate::reactor::{Mail, Notify, Reactor, UdpCore, RECV_ERROR_PEER};
 use crate::socket::{self, BindFlags, Membership, SockOpt};
 
 const KIND_RECV: u32 = 1;
@@ -213,7 +213,7 @@ fn bind(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let family = socket.family.get();
     let bound = parse_addr(&ip, port, family)
         .and_then(|addr| socket::bind_udp(addr, flags).map_err(|e| error::to_errno(&e)))
-        .and_then(|s| socket.core.attach(crate::reactor::Bound { socket: s, family }));
+        .and_then(|s| socket.core.attach(crate::reactor::Bound { socket: s, family }, &Reactor::thread()?));
     match bound {
         Ok(()) => {
             socket.started(&mut cx);
@@ -228,7 +228,7 @@ fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let fd = uint_arg(&mut cx, 1, i32::MAX as u32)? as i32;
     let adopted = socket::adopt_udp_fd(fd).map_err(|e| error::to_errno(&e)).and_then(|(s, family)| {
         socket.family.set(family);
-        socket.core.attach(crate::reactor::Bound { socket: s, family })
+        socket.core.attach(crate::reactor::Bound { socket: s, family }, &Reactor::thread()?)
     });
     match adopted {
         Ok(()) => {

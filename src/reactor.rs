@@ -202,6 +202,9 @@ pub struct Bound {
 /// One UDP socket as the reactor and the JS thread share it.
 pub struct UdpCore {
     pub id: u64,
+    /// The reactor this socket is registered with (the process's thread reactor, or the inline
+    /// reactor of its JS thread), set once by `attach`.
+    reactor: OnceCell<Arc<Reactor>>,
     io: RwLock<Option<Bound>>,
     mailbox: Mutex<Mailbox>,
     backlog: Mutex<Backlog>,
@@ -222,6 +225,7 @@ impl UdpCore {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Arc::new(UdpCore {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            reactor: OnceCell::new(),
             io: RwLock::new(None),
             mailbox: Mutex::new(Mailbox { mail: Mail::default(), in_flight: false }),
             backlog: Mutex::new(Backlog::default()),
@@ -249,11 +253,11 @@ impl UdpCore {
         read(&self.io).as_ref().map(|bound| bound.family)
     }
 
-    /// Installs a freshly bound (or adopted) socket and starts receiving on it.
-    pub fn attach(self: &Arc<Self>, bound: Bound) -> Result<(), i32> {
-        let reactor = Reactor::get()?;
+    /// Installs a freshly bound (or adopted) socket and starts receiving on it through
+    /// `reactor`.
+    pub fn attach(self: &Arc<Self>, bound: Bound, reactor: &Arc<Reactor>) -> Result<(), i32> {
         let mut io = write(&self.io);
-        if io.is_some() || self.is_closed() {
+        if io.is_some() || self.is_closed() || self.reactor.set(Arc::clone(reactor)).is_err() {
             return Err(error::EINVAL);
         }
         batch::enable_receive_offloads(bound.socket.as_raw_fd());
@@ -271,7 +275,7 @@ impl UdpCore {
         // The write lock waits for a reactor turn that is using the fd to finish.
         let bound = write(&self.io).take();
         if let Some(bound) = bound {
-            if let Ok(reactor) = Reactor::get() {
+            if let Some(reactor) = self.reactor.get() {
                 reactor.deregister(self.id, bound.socket.as_raw_fd());
             }
             drop(bound);
@@ -302,7 +306,9 @@ impl UdpCore {
             }
             if !backlog.write_armed {
                 backlog.write_armed = true;
-                Reactor::get()?.request_write(self.id);
+                if let Some(reactor) = self.reactor.get() {
+                    reactor.request_write(self.id);
+                }
             }
         }
         Ok(finished)
@@ -454,8 +460,9 @@ enum Command {
     WantWrite(u64),
 }
 
-/// The process-wide reactor: registry of sockets, command queue and the waker that interrupts
-/// its poll.
+/// A reactor: the registry of its sockets, its command queue and the waker that interrupts its
+/// poll. The `Turner` that goes with it does the work; it is turned either by the process's
+/// reactor thread (`Reactor::thread`) or by a JS thread's event loop (the inline driver).
 pub struct Reactor {
     registry: Registry,
     waker: Waker,
@@ -463,16 +470,33 @@ pub struct Reactor {
     commands: Mutex<Vec<Command>>,
 }
 
-static REACTOR: OnceCell<Result<Arc<Reactor>, i32>> = OnceCell::new();
+/// The state one turn of a reactor works with. It stays on the thread that turns it.
+pub struct Turner {
+    poll: Poll,
+    events: Events,
+    arena: RecvArena,
+    readable: Vec<Arc<UdpCore>>,
+    /// Sockets that still had data when their per-turn read budget ran out.
+    carried: Vec<Arc<UdpCore>>,
+}
 
-impl Reactor {
-    /// The reactor, started on first use. A failure to start it (no epoll, no thread) is an errno
-    /// for JS, never a panic.
-    pub fn get() -> Result<Arc<Reactor>, i32> {
-        REACTOR.get_or_init(|| Reactor::start().map_err(|e| error::to_errno(&e))).clone()
+impl Turner {
+    /// The epoll fd: readable whenever a turn has work (what the inline driver's libuv watches).
+    pub fn poll_fd(&self) -> RawFd {
+        self.poll.as_raw_fd()
     }
 
-    fn start() -> io::Result<Arc<Reactor>> {
+    /// Whether the last turn left sockets with unread data.
+    pub fn has_carried(&self) -> bool {
+        !self.carried.is_empty()
+    }
+}
+
+static THREAD_REACTOR: OnceCell<Result<Arc<Reactor>, i32>> = OnceCell::new();
+
+impl Reactor {
+    /// A reactor and its turner, not yet turned by anyone.
+    pub fn new() -> io::Result<(Arc<Reactor>, Turner)> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKER_TOKEN)?;
@@ -482,11 +506,38 @@ impl Reactor {
             sockets: Mutex::new(HashMap::new()),
             commands: Mutex::new(Vec::new()),
         });
+        let turner = Turner {
+            poll,
+            events: Events::with_capacity(256),
+            arena: RecvArena::new(),
+            readable: Vec::new(),
+            carried: Vec::new(),
+        };
+        Ok((reactor, turner))
+    }
+
+    /// The process's reactor thread, started on first use. A failure to start it (no epoll, no
+    /// thread) is an errno for JS, never a panic.
+    pub fn thread() -> Result<Arc<Reactor>, i32> {
+        THREAD_REACTOR.get_or_init(|| Reactor::start_thread().map_err(|e| error::to_errno(&e))).clone()
+    }
+
+    fn start_thread() -> io::Result<Arc<Reactor>> {
+        let (reactor, mut turner) = Reactor::new()?;
         let turned = Arc::clone(&reactor);
-        std::thread::Builder::new()
-            .name("turbo-dgram-reactor".into())
-            .spawn(move || turned.run(poll))?;
+        std::thread::Builder::new().name("turbo-dgram-reactor".into()).spawn(move || loop {
+            // A socket left with data last turn is served again at once, after other events.
+            let timeout = if turner.has_carried() { Some(Duration::ZERO) } else { None };
+            turned.turn(&mut turner, timeout);
+        })?;
         Ok(reactor)
+    }
+
+    /// Interrupts the poll so the next turn runs soon (the inline driver's way to be called
+    /// again when it left work behind).
+    pub fn wake(&self) {
+        // A failed wake (only on a broken eventfd) leaves the work for the next event.
+        let _ = self.waker.wake();
     }
 
     fn register(&self, core: &Arc<UdpCore>, fd: RawFd) -> Result<(), i32> {
@@ -505,49 +556,43 @@ impl Reactor {
 
     fn request_write(&self, id: u64) {
         lock(&self.commands).push(Command::WantWrite(id));
-        // A failed wake (only on a broken eventfd) leaves the backlog for the next event.
-        let _ = self.waker.wake();
+        self.wake();
     }
 
     fn lookup(&self, token: Token) -> Option<Arc<UdpCore>> {
         lock(&self.sockets).get(&(token.0 as u64)).cloned()
     }
 
-    fn run(self: Arc<Self>, mut poll: Poll) {
-        let mut events = Events::with_capacity(256);
-        let mut arena = RecvArena::new();
-        let mut readable: Vec<Arc<UdpCore>> = Vec::new();
-        let mut carried: Vec<Arc<UdpCore>> = Vec::new();
-        loop {
-            // A socket left with data last turn is served again at once, after other events.
-            let timeout = if carried.is_empty() { None } else { Some(Duration::ZERO) };
-            if let Err(err) = poll.poll(&mut events, timeout) {
-                if err.kind() != io::ErrorKind::Interrupted {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+    /// One turn: waits up to `timeout` for readiness, then sends backlogs of writable sockets
+    /// and reads readable ones (each within its budget), posting mail to their owners.
+    pub fn turn(&self, turner: &mut Turner, timeout: Option<Duration>) {
+        if let Err(err) = turner.poll.poll(&mut turner.events, timeout) {
+            if err.kind() != io::ErrorKind::Interrupted {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            return;
+        }
+        let Turner { events, arena, readable, carried, .. } = turner;
+        readable.append(carried);
+        for event in events.iter() {
+            if event.token() == WAKER_TOKEN {
+                self.run_commands();
                 continue;
             }
-            readable.append(&mut carried);
-            for event in events.iter() {
-                if event.token() == WAKER_TOKEN {
-                    self.run_commands();
-                    continue;
-                }
-                let Some(core) = self.lookup(event.token()) else { continue };
-                if event.is_writable() {
-                    guarded(|| core.write_ready(&self.registry));
-                }
-                if (event.is_readable() || event.is_error() || event.is_read_closed())
-                    && !readable.iter().any(|c| c.id == core.id)
-                {
-                    readable.push(core);
-                }
+            let Some(core) = self.lookup(event.token()) else { continue };
+            if event.is_writable() {
+                guarded(|| core.write_ready(&self.registry));
             }
-            for core in readable.drain(..) {
-                let outcome = guarded(|| core.read_ready(&mut arena));
-                if outcome == Some(ReadOutcome::MoreToRead) {
-                    carried.push(core);
-                }
+            if (event.is_readable() || event.is_error() || event.is_read_closed())
+                && !readable.iter().any(|c| c.id == core.id)
+            {
+                readable.push(core);
+            }
+        }
+        for core in readable.drain(..) {
+            let outcome = guarded(|| core.read_ready(arena));
+            if outcome == Some(ReadOutcome::MoreToRead) {
+                carried.push(core);
             }
         }
     }

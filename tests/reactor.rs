@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use turbo_dgram::addr::Family;
 use turbo_dgram::batch::Datagram;
-use turbo_dgram::reactor::{Bound, Mail, Notify, UdpCore};
+use turbo_dgram::reactor::{Bound, Mail, Notify, Reactor, UdpCore};
 use turbo_dgram::socket::{self, BindFlags};
 
 /// Stands in for the JS thread: each notification is a message on a std channel.
@@ -27,7 +27,7 @@ fn attached() -> (Arc<UdpCore>, Receiver<u64>, std::net::SocketAddr) {
     let local = socket::local_addr(&sock).unwrap();
     // Room for a whole test burst even if the reactor thread is not scheduled while it is sent.
     sock.set_recv_buffer_size(4 << 20).unwrap();
-    core.attach(Bound { socket: sock, family: Family::V4 }).unwrap();
+    core.attach(Bound { socket: sock, family: Family::V4 }, &Reactor::thread().unwrap()).unwrap();
     (core, rx, local)
 }
 
