@@ -331,12 +331,19 @@ function buildCells({ quick }) {
   return cells;
 }
 
-/** Keeps the cells whose id contains, or whose group equals, one of the comma-separated terms. */
+/**
+ * Keeps the cells selected by a comma-separated list of terms: a scenario number (1-7), an exact
+ * cell id, or else a fragment of ids ("echo" selects echo-64 and e2e-echo-64, "echo-64" only it).
+ */
 function filterCells(cells, only) {
   if (!only) return cells;
   const terms = String(only).split(',').map((s) => s.trim()).filter(Boolean);
-  return cells.filter((c) => terms.some((t) => (/^\d+$/.test(t) ? c.group === Number(t) ||
-    c.metrics.some((m) => m.group === Number(t)) : c.id.includes(t))));
+  const ids = new Set(cells.map((c) => c.id));
+  const selects = (t, c) => {
+    if (/^\d+$/.test(t)) return c.group === Number(t) || c.metrics.some((m) => m.group === Number(t));
+    return ids.has(t) ? c.id === t : c.id.includes(t);
+  };
+  return cells.filter((c) => terms.some((t) => selects(t, c)));
 }
 
 module.exports = { buildCells, filterCells, GROUPS, METRICS: M };
