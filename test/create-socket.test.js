@@ -36,6 +36,45 @@ test('Socket.prototype has every method of node:dgram Socket', T, () => {
   assert.deepStrictEqual(missing, [], `turbo-dgram Socket lacks: ${missing.join(', ')}`);
 });
 
+test('Socket.prototype has the builtin symbol-keyed methods (Symbol.asyncDispose)', T, () => {
+  const symbols = (Socket) => Object.getOwnPropertySymbols(Socket.prototype)
+    .filter((sym) => typeof Socket.prototype[sym] === 'function').map(String).sort();
+  const builtin = symbols(loadBuiltin().Socket);
+  assert.ok(builtin.length > 0);
+  assert.deepStrictEqual(symbols(loadSubject().Socket), builtin);
+});
+
+test('await socket[Symbol.asyncDispose]() closes the socket like the builtin', T, () => assertSame(async (ctx) => {
+  const s = ctx.socket('S', 'udp4');
+  ctx.watch(s);
+  await ctx.bound(s);
+  const dispose = Object.getOwnPropertySymbols(Object.getPrototypeOf(s)).find((sym) => /asyncDispose/.test(String(sym)));
+  ctx.log('has asyncDispose', dispose !== undefined);
+  const ret = s[dispose]();
+  ctx.log('returns a promise', ret instanceof Promise);
+  ctx.log('resolved with', await ret);
+  ctx.call('address() after dispose', () => s.address());
+  ctx.log('second dispose', await s[dispose]().then((v) => ['resolved', v], (e) => ['rejected', e]));
+}));
+
+test('createSocket({ signal }): aborting closes the socket; an aborted signal closes it at once', T, () => assertSame(async (ctx, dgram) => {
+  const ac = new AbortController();
+  const s = ctx.socket('S', { type: 'udp4', signal: ac.signal });
+  ctx.watch(s);
+  await ctx.bound(s);
+  ac.abort();
+  ctx.log('aborted');
+  await ctx.once(s, 'close');
+  ctx.call('address() after abort', () => s.address());
+  const pre = AbortSignal.abort();
+  const t = ctx.call('createSocket with an aborted signal', () => ctx.socket('T', { type: 'udp4', signal: pre }));
+  if (t) {
+    ctx.watch(t);
+    await ctx.once(t, 'close').catch((err) => ctx.log('no close', err.message));
+  }
+  void dgram;
+}));
+
 for (const args of [['udp4'], ['udp6'], [{ type: 'udp4' }], [{ type: 'udp6' }], [{ type: 'udp4', reuseAddr: true }]]) {
   test(`createSocket(${JSON.stringify(args[0])}): a Socket, an EventEmitter, its type`, T, async () => {
     const log = await assertSame((ctx, dgram) => {
