@@ -12,7 +12,7 @@ const { buildCells, filterCells, GROUPS } = require('./scenarios');
 const { LoadGen, findNative, nodeChild, NATIVE_NAME, ROOT } = require('./loadgen');
 const { cpuPlan, guardProcess } = require('./procs');
 const { describeMachine } = require('./machine');
-const { buildRows, buildDocument } = require('./report');
+const { buildRows, buildNotes, buildDocument } = require('./report');
 const { renderTable } = require('./table');
 const { renderSvg } = require('./svg');
 
@@ -183,6 +183,8 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
 
   const rows = buildRows(results, subjects, reps);
   io.stdout.write(renderTable(rows, GROUPS));
+  const notes = buildNotes(rows, { nativeLoadgen: Boolean(nativePath) });
+  for (const n of notes) io.stdout.write(`note: ${n}\n`);
 
   const finished = Date.now();
   const doc = buildDocument({
@@ -193,6 +195,7 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
     cpus,
     results,
     rows,
+    notes,
     started,
     finished,
     groups: GROUPS,

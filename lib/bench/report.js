@@ -49,8 +49,31 @@ function buildRows(results, subjects, reps) {
   return rows.map((r, i) => [r, i]).sort((a, b) => a[0].group - b[0].group || a[1] - b[1]).map(([r]) => r);
 }
 
+/**
+ * Warnings about the measurement itself, printed under the table and kept in the JSON: a result
+ * is only what it claims to be if the load side was not the limit.
+ */
+function buildNotes(rows, { nativeLoadgen }) {
+  const notes = [];
+  if (!nativeLoadgen) {
+    notes.push('The native load generator was not built: Node stand-ins made the load, so the flood (2, 6) ' +
+      'may not exceed the receiver, the fixed rates (3, 5) are not evenly spaced, and 1 is counted by a Node receiver.');
+  }
+  for (const r of rows) {
+    const worst = Math.max(...r.perSubject.map((s) => s.max ?? 0));
+    if (r.metric === 'sinkDropFraction' && worst > 0.01) {
+      notes.push(`${r.cell}: the counting receiver dropped up to ${(worst * 100).toFixed(1)}% (it, not the sender, may be the limit).`);
+    }
+    if (r.metric === 'dropFraction' && r.group === 2) {
+      const least = Math.min(...r.perSubject.map((s) => s.min ?? 1));
+      if (least < 0.05) notes.push(`${r.cell}: a receiver kept up with the flood (dropped ${(least * 100).toFixed(1)}%): it measured the flooder, not the receiver.`);
+    }
+  }
+  return notes;
+}
+
 /** The JSON document: everything measured, raw child reports included, plus the machine. */
-function buildDocument({ options, machine, subjects, loadgen, cpus, results, rows, started, finished, groups }) {
+function buildDocument({ options, machine, subjects, loadgen, cpus, results, rows, notes, started, finished, groups }) {
   return {
     tool: 'turbo-dgram-bench',
     schema: 1,
@@ -63,6 +86,7 @@ function buildDocument({ options, machine, subjects, loadgen, cpus, results, row
     loadgen,
     subjects,
     groups,
+    notes,
     cells: results.map(({ cell, runs }) => ({
       id: cell.id,
       group: cell.group,
@@ -75,4 +99,4 @@ function buildDocument({ options, machine, subjects, loadgen, cpus, results, row
   };
 }
 
-module.exports = { buildRows, buildDocument };
+module.exports = { buildRows, buildNotes, buildDocument };
