@@ -18,7 +18,7 @@ const { renderSvg } = require('./svg');
 
 // Process start-up, module load and teardown around each run's warm-up and window, measured on a
 // 2-core machine; only used for the time estimate before the first runs finish.
-const RUN_OVERHEAD_MS = 450;
+const RUN_OVERHEAD_MS = 250;
 // The full run must stay within 10 minutes; past this estimate, repetitions are reduced.
 const FULL_BUDGET_MS = 540000;
 

