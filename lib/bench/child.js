@@ -198,6 +198,8 @@ async function receiver() {
       setTimeout(markStart, cfg.warmupMs || 0);
     };
     for (const s of socks) s.on('message', first);
+    // A receiver that never receives fails in seconds, not at the run's deadline.
+    setTimeout(() => { if (firstAt === null) fail(new Error('no datagram received within 5 s')); }, 5000).unref();
   } else {
     setTimeout(markStart, cfg.warmupMs || 0);
   }

@@ -19,8 +19,10 @@ const { renderSvg } = require('./svg');
 // Process start-up, module load and teardown around each run's warm-up and window, measured on a
 // 2-core machine; only used for the time estimate before the first runs finish.
 const RUN_OVERHEAD_MS = 250;
-// The full run must stay within 10 minutes; past this estimate, repetitions are reduced.
-const FULL_BUDGET_MS = 540000;
+// --quick must finish within 90 s and the full run within 10 minutes: past these estimates
+// (more modules or drivers than two), repetitions are reduced, unless --reps was given.
+const BUDGET_MS = { quick: 75000, full: 540000 };
+const MIN_REPS = { quick: 2, full: 3 };
 
 /**
  * A module specifier the children can load from their own directory: paths become absolute, bare
@@ -143,8 +145,9 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
   // The plan, and a repetition count that keeps the full run inside its time budget.
   let reps = o.reps;
   const perRound = cells.reduce((t, c) => t + estimateRunMs(c, o) * subjects.length, 0);
-  if (!o.quick && !argv.some((a) => a.startsWith('--reps'))) {
-    while (reps > 3 && perRound * reps > FULL_BUDGET_MS) reps--;
+  if (!argv.some((a) => a.startsWith('--reps'))) {
+    const kind = o.quick ? 'quick' : 'full';
+    while (reps > MIN_REPS[kind] && perRound * reps > BUDGET_MS[kind]) reps--;
   }
   const total = cells.length * reps * subjects.length;
   log(`turbo-dgram-bench: ${subjects.map((s) => s.label).join(' vs ')}; ${cells.length} cells x ${reps} reps x ` +
