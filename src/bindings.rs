@@ -6,8 +6,12 @@
 //! error). Nothing here unwraps what a user or the kernel controls.
 
 use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
 use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use neon::prelude::*;
 use neon::thread::LocalKey;
@@ -17,7 +21,8 @@ use socket2::SockAddr;
 use crate::addr::{self, Family};
 use crate::batch::Datagram;
 use crate::error;
-use crate::reactor::{Mail, Notify, Reactor, UdpCore, RECV_ERROR_PEER};
+use crate::host::{self, CallbackScope, LoopWatch, NapiEnv};
+use crate::reactor::{Mail, Notify, Reactor, Turner, UdpCore, RECV_ERROR_PEER};
 use crate::socket::{self, BindFlags, Membership, SockOpt};
 
 const KIND_RECV: u32 = 1;
@@ -30,13 +35,26 @@ const DELIVERIES_PER_CALLBACK: usize = 8;
 /// The JS function that receives every socket event of this JS thread (one per Node env).
 static DISPATCH: LocalKey<Root<JsFunction>> = LocalKey::new();
 
+/// Driver numbers as JS passes them to `create` (DRIVER_* constants).
+const DRIVER_THREAD: u32 = 0;
+const DRIVER_INLINE: u32 = 1;
+
+/// Who turns a socket's reactor, and so how the socket holds its JS thread's event loop.
+enum Driver {
+    /// The process's reactor thread; mail arrives through this Channel, whose reference on the
+    /// event loop is the socket's.
+    Thread { channel: RefCell<Channel> },
+    /// The JS thread's own reactor, turned from its event loop; the loop is held through the
+    /// driver's libuv handle while any of its sockets wants it.
+    Inline { driver: Rc<InlineDriver>, holding: Cell<bool> },
+}
+
 /// What a JS `Socket` holds: the shared core plus state that only its JS thread touches.
 pub struct SocketBox {
     core: Arc<UdpCore>,
     /// The family `createSocket` asked for; an adopted fd may replace it.
     family: Cell<Family>,
-    /// This socket's reference on the event loop, held while it is bound, ref'd and open.
-    channel: RefCell<Channel>,
+    driver: Driver,
     wants_ref: Cell<bool>,
     bound: Cell<bool>,
 }
@@ -50,13 +68,30 @@ impl Finalize for SocketBox {
 }
 
 impl SocketBox {
+    /// Holds the event loop while the socket is bound, ref'd and open, like a libuv handle.
     fn update_ref<'a, C: Context<'a>>(&self, cx: &mut C) {
         let hold = self.wants_ref.get() && self.bound.get() && !self.core.is_closed();
-        let mut channel = self.channel.borrow_mut();
-        if hold {
-            channel.reference(cx);
-        } else {
-            channel.unref(cx);
+        match &self.driver {
+            Driver::Thread { channel } => {
+                let mut channel = channel.borrow_mut();
+                if hold {
+                    channel.reference(cx);
+                } else {
+                    channel.unref(cx);
+                }
+            }
+            Driver::Inline { driver, holding } => {
+                if holding.replace(hold) != hold {
+                    driver.adjust_holders(hold);
+                }
+            }
+        }
+    }
+
+    fn reactor(&self) -> Result<Arc<Reactor>, i32> {
+        match &self.driver {
+            Driver::Thread { .. } => Reactor::thread(),
+            Driver::Inline { driver, .. } => Ok(Arc::clone(&driver.reactor)),
         }
     }
 
@@ -83,6 +118,118 @@ impl Notify for ChannelNotify {
     }
 }
 
+/// A JS thread's own reactor, turned from its event loop (the inline driver): libuv watches the
+/// reactor's epoll fd, and when it is readable this thread runs a turn and delivers the mail at
+/// once, with no thread hop. One per JS thread, made when its first inline socket is.
+pub struct InlineDriver {
+    reactor: Arc<Reactor>,
+    turner: RefCell<Turner>,
+    /// Sockets whose mailbox was notified during (or since) the last turn.
+    ready: Arc<Mutex<Vec<(Arc<UdpCore>, Arc<Mutex<Mail>>)>>>,
+    /// True while this thread is inside a turn: notifications then need no wake-up.
+    in_turn: Arc<AtomicBool>,
+    watch: RefCell<Option<LoopWatch>>,
+    /// Sockets that currently hold the event loop.
+    holders: Cell<usize>,
+}
+
+thread_local! {
+    static INLINE_DRIVER: RefCell<Option<Rc<InlineDriver>>> = const { RefCell::new(None) };
+}
+
+impl InlineDriver {
+    /// This thread's driver, made on first use; `None` where the host lacks what it needs (the
+    /// caller then falls back to the thread driver).
+    fn for_this_thread(env: NapiEnv) -> Option<Rc<InlineDriver>> {
+        if let Some(driver) = INLINE_DRIVER.with(|d| d.borrow().clone()) {
+            return Some(driver);
+        }
+        let (reactor, turner) = Reactor::new().ok()?;
+        let poll_fd = turner.poll_fd();
+        let driver = Rc::new(InlineDriver {
+            reactor,
+            turner: RefCell::new(turner),
+            ready: Arc::new(Mutex::new(Vec::new())),
+            in_turn: Arc::new(AtomicBool::new(false)),
+            watch: RefCell::new(None),
+            holders: Cell::new(0),
+        });
+        // The watch holds the driver weakly: the thread-local owns it.
+        let weak = Rc::downgrade(&driver);
+        let watch = LoopWatch::start(
+            env,
+            poll_fd,
+            Box::new(move |scope| {
+                if let Some(driver) = weak.upgrade() {
+                    driver.turn_and_deliver(scope);
+                }
+            }),
+        )?;
+        *driver.watch.borrow_mut() = Some(watch);
+        INLINE_DRIVER.with(|d| *d.borrow_mut() = Some(Rc::clone(&driver)));
+        Some(driver)
+    }
+
+    fn notifier(&self) -> InlineNotify {
+        InlineNotify {
+            ready: Arc::clone(&self.ready),
+            in_turn: Arc::clone(&self.in_turn),
+            reactor: Arc::clone(&self.reactor),
+            spare: Arc::new(Mutex::new(Mail::default())),
+        }
+    }
+
+    fn adjust_holders(&self, hold: bool) {
+        let holders = if hold { self.holders.get() + 1 } else { self.holders.get().saturating_sub(1) };
+        self.holders.set(holders);
+        if let Some(watch) = self.watch.borrow().as_ref() {
+            watch.set_ref(holders > 0);
+        }
+    }
+
+    /// One turn without waiting, then delivery of everything it gathered, inside the callback
+    /// scope `scope` (so nextTicks and microtasks run afterwards, as after builtin I/O).
+    fn turn_and_deliver(&self, scope: &CallbackScope) {
+        self.in_turn.store(true, Ordering::Release);
+        if let Ok(mut turner) = self.turner.try_borrow_mut() {
+            self.reactor.turn(&mut turner, Some(Duration::ZERO));
+            if turner.has_carried() {
+                // Unread data left behind: make the epoll fd readable again so libuv calls us
+                // on its next iteration, after the other handles had their turn.
+                self.reactor.wake();
+            }
+        }
+        self.in_turn.store(false, Ordering::Release);
+        let ready = std::mem::take(&mut *self.ready.lock().unwrap_or_else(|p| p.into_inner()));
+        for (core, spare) in ready {
+            // SAFETY: we are on the JS thread inside the handle scope and callback scope that
+            // `scope` stands for; the Cx lives only for this call.
+            let cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
+            if deliver(cx, core, spare).is_err() {
+                scope.report_pending_exception();
+            }
+        }
+    }
+}
+
+/// Wakes an inline socket's owner: records the socket as ready; outside a turn it also wakes the
+/// reactor so that libuv runs a turn soon (a write to an eventfd, no thread hop).
+struct InlineNotify {
+    ready: Arc<Mutex<Vec<(Arc<UdpCore>, Arc<Mutex<Mail>>)>>>,
+    in_turn: Arc<AtomicBool>,
+    reactor: Arc<Reactor>,
+    spare: Arc<Mutex<Mail>>,
+}
+
+impl Notify for InlineNotify {
+    fn notify(&self, core: &Arc<UdpCore>) {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner()).push((Arc::clone(core), Arc::clone(&self.spare)));
+        if !self.in_turn.load(Ordering::Acquire) {
+            self.reactor.wake();
+        }
+    }
+}
+
 /// Runs on the JS thread: hands the mailbox to `dispatch`, again while the reactor keeps
 /// filling it (up to DELIVERIES_PER_CALLBACK), then either idles the mailbox or re-notifies.
 fn deliver(mut cx: Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResult<()> {
@@ -95,14 +242,17 @@ fn deliver(mut cx: Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResul
             *spare.lock().unwrap_or_else(|p| p.into_inner()) = mail;
             return Ok(());
         }
-        let emitted = emit_mail(&mut cx, &core, &mail);
+        let emitted = cx.try_catch(|cx| emit_mail(cx, &core, &mail));
         mail.clear();
         *spare.lock().unwrap_or_else(|p| p.into_inner()) = mail;
         if let Err(thrown) = emitted {
-            // The exception goes on to Node as uncaught, like a throw in a builtin 'message'
-            // listener; whatever is still queued is delivered on the next callback.
+            // The thrown value itself goes to Node as uncaught, like a throw in a builtin
+            // 'message' listener (a Channel would wrap it in an error of its own); whatever is
+            // still queued is delivered on the next callback.
             core.finish_delivery();
-            return Err(thrown);
+            // SAFETY: on the JS thread, with `thrown` a live handle of this env.
+            let reported = unsafe { host::report_uncaught(cx.to_raw() as NapiEnv, thrown.to_raw() as *mut c_void) };
+            return if reported { Ok(()) } else { cx.throw(thrown) };
         }
     }
     core.finish_delivery();
@@ -151,6 +301,14 @@ fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArra
 
 type Handle_<'a> = Handle<'a, JsBox<SocketBox>>;
 
+/// The elements of a JS array. Unlike `JsArray::to_vec`, every step returns an error instead of
+/// panicking when the env cannot run JS any more (a worker being terminated), which would
+/// otherwise abort the process.
+fn array_items<'a>(cx: &mut FunctionContext<'a>, array: Handle<'a, JsArray>) -> NeonResult<Vec<Handle<'a, JsValue>>> {
+    let length = array.get::<JsNumber, _, _>(cx, "length")?.value(cx) as u32;
+    (0..length).map(|i| array.get::<JsValue, _, _>(cx, i)).collect()
+}
+
 fn socket_arg<'a>(cx: &mut FunctionContext<'a>) -> NeonResult<Handle_<'a>> {
     cx.argument::<JsBox<SocketBox>>(0)
 }
@@ -181,23 +339,41 @@ fn init(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     Ok(cx.undefined())
 }
 
+/// `create(family[, driver])`: a socket without an fd yet. An inline driver that cannot start on
+/// this host falls back to the thread driver (`driverOf` tells which one a socket got).
 fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
     let number = cx.argument::<JsNumber>(0)?.value(&mut cx);
     let Some(family) = Family::from_number(number) else {
         return cx.throw_range_error("family must be 4 or 6");
     };
-    let mut channel = cx.channel();
-    channel.unref(&mut cx);
-    // The clone is unreferenced too: only `SocketBox::channel` ever holds the loop.
-    let notify = ChannelNotify { channel: channel.clone(), spare: Arc::new(Mutex::new(Mail::default())) };
-    let core = UdpCore::new(Box::new(notify));
-    Ok(cx.boxed(SocketBox {
-        core,
-        family: Cell::new(family),
-        channel: RefCell::new(channel),
-        wants_ref: Cell::new(true),
-        bound: Cell::new(false),
-    }))
+    let wanted = match cx.argument_opt(1) {
+        Some(value) if value.is_a::<JsNumber, _>(&mut cx) => value.downcast_or_throw::<JsNumber, _>(&mut cx)?.value(&mut cx),
+        _ => DRIVER_THREAD as f64,
+    };
+    let inline = if wanted == DRIVER_INLINE as f64 { InlineDriver::for_this_thread(cx.to_raw() as NapiEnv) } else { None };
+    let (core, driver) = match inline {
+        Some(driver) => {
+            let core = UdpCore::new(Box::new(driver.notifier()));
+            (core, Driver::Inline { driver, holding: Cell::new(false) })
+        }
+        None => {
+            let mut channel = cx.channel();
+            channel.unref(&mut cx);
+            // The clone is unreferenced too: only `Driver::Thread::channel` ever holds the loop.
+            let notify = ChannelNotify { channel: channel.clone(), spare: Arc::new(Mutex::new(Mail::default())) };
+            (UdpCore::new(Box::new(notify)), Driver::Thread { channel: RefCell::new(channel) })
+        }
+    };
+    Ok(cx.boxed(SocketBox { core, family: Cell::new(family), driver, wants_ref: Cell::new(true), bound: Cell::new(false) }))
+}
+
+fn driver_of(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let driver = match socket.driver {
+        Driver::Thread { .. } => DRIVER_THREAD,
+        Driver::Inline { .. } => DRIVER_INLINE,
+    };
+    Ok(cx.number(driver))
 }
 
 fn socket_id(mut cx: FunctionContext) -> JsResult<JsNumber> {
@@ -213,7 +389,7 @@ fn bind(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let family = socket.family.get();
     let bound = parse_addr(&ip, port, family)
         .and_then(|addr| socket::bind_udp(addr, flags).map_err(|e| error::to_errno(&e)))
-        .and_then(|s| socket.core.attach(crate::reactor::Bound { socket: s, family }, &Reactor::thread()?));
+        .and_then(|s| socket.core.attach(crate::reactor::Bound { socket: s, family }, &socket.reactor()?));
     match bound {
         Ok(()) => {
             socket.started(&mut cx);
@@ -228,7 +404,7 @@ fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let fd = uint_arg(&mut cx, 1, i32::MAX as u32)? as i32;
     let adopted = socket::adopt_udp_fd(fd).map_err(|e| error::to_errno(&e)).and_then(|(s, family)| {
         socket.family.set(family);
-        socket.core.attach(crate::reactor::Bound { socket: s, family }, &Reactor::thread()?)
+        socket.core.attach(crate::reactor::Bound { socket: s, family }, &socket.reactor()?)
     });
     match adopted {
         Ok(()) => {
@@ -305,7 +481,8 @@ const RECENT_DESTINATIONS: usize = 16;
 
 fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
-    let bufs = cx.argument::<JsArray>(1)?.to_vec(&mut cx)?;
+    let bufs = cx.argument::<JsArray>(1)?;
+    let bufs = array_items(&mut cx, bufs)?;
     let ips = cx.argument::<JsValue>(2)?;
     let ports = cx.argument::<JsValue>(3)?;
     let mut results_array = cx.argument::<JsInt32Array>(4)?;
@@ -322,8 +499,10 @@ fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let (dests, dest_of) = if ips.is_a::<JsNull, _>(&mut cx) || ips.is_a::<JsUndefined, _>(&mut cx) {
         (Vec::new(), Vec::new())
     } else {
-        let ips = ips.downcast_or_throw::<JsArray, _>(&mut cx)?.to_vec(&mut cx)?;
-        let ports = ports.downcast_or_throw::<JsArray, _>(&mut cx)?.to_vec(&mut cx)?;
+        let ips = ips.downcast_or_throw::<JsArray, _>(&mut cx)?;
+        let ips = array_items(&mut cx, ips)?;
+        let ports = ports.downcast_or_throw::<JsArray, _>(&mut cx)?;
+        let ports = array_items(&mut cx, ports)?;
         if ips.len() != count || ports.len() != count {
             return cx.throw_range_error("ips and ports must have one entry per datagram");
         }
@@ -544,7 +723,9 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
 }
 
 fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
-    let constants: [(&str, f64); 13] = [
+    let constants: [(&str, f64); 15] = [
+        ("DRIVER_THREAD", DRIVER_THREAD as f64),
+        ("DRIVER_INLINE", DRIVER_INLINE as f64),
         ("KIND_RECV", KIND_RECV as f64),
         ("KIND_SEND_DONE", KIND_SEND_DONE as f64),
         ("RECV_ERROR_PEER", RECV_ERROR_PEER as f64),
@@ -572,6 +753,7 @@ pub fn register(cx: &mut ModuleContext) -> NeonResult<()> {
     cx.export_function("init", init)?;
     cx.export_function("create", create)?;
     cx.export_function("socketId", socket_id)?;
+    cx.export_function("driverOf", driver_of)?;
     cx.export_function("bind", bind)?;
     cx.export_function("open", open)?;
     cx.export_function("connect", connect)?;

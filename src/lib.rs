@@ -2,12 +2,14 @@
 //!
 //! Layout (see DESIGN.md): `bindings` is the only module that knows Neon; `reactor` owns
 //! readiness and delivery; `socket` creates sockets and sets options; `batch` holds the
-//! recvmmsg/sendmmsg `unsafe`; `addr` and `error` convert addresses and errors.
+//! recvmmsg/sendmmsg `unsafe`; `host` the libuv/Node-API FFI of the inline driver; `addr` and
+//! `error` convert addresses and errors.
 
 pub mod addr;
 pub mod batch;
 mod bindings;
 pub mod error;
+mod host;
 pub mod reactor;
 pub mod socket;
 

@@ -1,0 +1,263 @@
+//! The Node host functions the inline driver needs and Neon does not wrap: a few Node-API calls
+//! (`napi_get_uv_event_loop`, callback scopes, `napi_fatal_exception`, env cleanup hooks) and
+//! libuv's poll handle. All of them are looked up at run time in the running node binary with
+//! `dlsym`, so the addon still loads (and the thread driver still works) where they are missing,
+//! and Rust tests link without Node.
+//!
+//! Only ABI-stable libuv is used: the handle is allocated with `uv_handle_size(UV_POLL)`, and the
+//! only field touched is `data`, which libuv documents as the first member of every handle.
+//! All `unsafe` FFI of the inline driver lives here.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ptr;
+
+use once_cell::sync::OnceCell;
+
+pub type NapiEnv = *mut c_void;
+type NapiValue = *mut c_void;
+type NapiStatus = c_int;
+type UvLoop = c_void;
+type UvPoll = c_void;
+type UvPollCb = unsafe extern "C" fn(handle: *mut UvPoll, status: c_int, events: c_int);
+type UvCloseCb = unsafe extern "C" fn(handle: *mut c_void);
+
+const NAPI_OK: NapiStatus = 0;
+/// `UV_POLL` in `uv_handle_type` (uv.h: UV_HANDLE_TYPE_MAP, stable across libuv 1.x).
+const UV_POLL: c_int = 8;
+/// `UV_READABLE` in `uv_poll_event`.
+const UV_READABLE: c_int = 1;
+
+/// Function pointers resolved once per process.
+struct Host {
+    napi_get_uv_event_loop: unsafe extern "C" fn(NapiEnv, *mut *mut UvLoop) -> NapiStatus,
+    napi_open_handle_scope: unsafe extern "C" fn(NapiEnv, *mut *mut c_void) -> NapiStatus,
+    napi_close_handle_scope: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
+    napi_create_object: unsafe extern "C" fn(NapiEnv, *mut NapiValue) -> NapiStatus,
+    napi_create_string_utf8: unsafe extern "C" fn(NapiEnv, *const c_char, usize, *mut NapiValue) -> NapiStatus,
+    napi_async_init: unsafe extern "C" fn(NapiEnv, NapiValue, NapiValue, *mut *mut c_void) -> NapiStatus,
+    napi_open_callback_scope: unsafe extern "C" fn(NapiEnv, NapiValue, *mut c_void, *mut *mut c_void) -> NapiStatus,
+    napi_close_callback_scope: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
+    napi_is_exception_pending: unsafe extern "C" fn(NapiEnv, *mut bool) -> NapiStatus,
+    napi_get_and_clear_last_exception: unsafe extern "C" fn(NapiEnv, *mut NapiValue) -> NapiStatus,
+    napi_fatal_exception: unsafe extern "C" fn(NapiEnv, NapiValue) -> NapiStatus,
+    napi_add_env_cleanup_hook: unsafe extern "C" fn(NapiEnv, unsafe extern "C" fn(*mut c_void), *mut c_void) -> NapiStatus,
+    uv_handle_size: unsafe extern "C" fn(c_int) -> usize,
+    uv_poll_init: unsafe extern "C" fn(*mut UvLoop, *mut UvPoll, c_int) -> c_int,
+    uv_poll_start: unsafe extern "C" fn(*mut UvPoll, c_int, UvPollCb) -> c_int,
+    uv_close: unsafe extern "C" fn(*mut c_void, UvCloseCb),
+    uv_ref: unsafe extern "C" fn(*mut c_void),
+    uv_unref: unsafe extern "C" fn(*mut c_void),
+}
+
+static HOST: OnceCell<Option<Host>> = OnceCell::new();
+
+fn host() -> Option<&'static Host> {
+    HOST.get_or_init(Host::resolve).as_ref()
+}
+
+/// Looks a symbol up in the process (the node executable exports Node-API and libuv).
+fn symbol(name: &CStr) -> Option<*mut c_void> {
+    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only reads the symbol tables.
+    let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    (!found.is_null()).then_some(found)
+}
+
+macro_rules! resolve {
+    ($name:ident) => {{
+        let name = concat!(stringify!($name), "\0");
+        let found = symbol(CStr::from_bytes_with_nul(name.as_bytes()).ok()?)?;
+        // SAFETY: the symbol is the host's function of that name; its signature is the one
+        // declared in `Host`, taken from node_api.h / js_native_api.h / uv.h.
+        unsafe { std::mem::transmute::<*mut c_void, _>(found) }
+    }};
+}
+
+impl Host {
+    fn resolve() -> Option<Host> {
+        Some(Host {
+            napi_get_uv_event_loop: resolve!(napi_get_uv_event_loop),
+            napi_open_handle_scope: resolve!(napi_open_handle_scope),
+            napi_close_handle_scope: resolve!(napi_close_handle_scope),
+            napi_create_object: resolve!(napi_create_object),
+            napi_create_string_utf8: resolve!(napi_create_string_utf8),
+            napi_async_init: resolve!(napi_async_init),
+            napi_open_callback_scope: resolve!(napi_open_callback_scope),
+            napi_close_callback_scope: resolve!(napi_close_callback_scope),
+            napi_is_exception_pending: resolve!(napi_is_exception_pending),
+            napi_get_and_clear_last_exception: resolve!(napi_get_and_clear_last_exception),
+            napi_fatal_exception: resolve!(napi_fatal_exception),
+            napi_add_env_cleanup_hook: resolve!(napi_add_env_cleanup_hook),
+            uv_handle_size: resolve!(uv_handle_size),
+            uv_poll_init: resolve!(uv_poll_init),
+            uv_poll_start: resolve!(uv_poll_start),
+            uv_close: resolve!(uv_close),
+            uv_ref: resolve!(uv_ref),
+            uv_unref: resolve!(uv_unref),
+        })
+    }
+}
+
+/// What a `LoopWatch` calls when its fd is readable, on the JS thread.
+pub type OnReadable = Box<dyn FnMut(&CallbackScope)>;
+
+struct WatchState {
+    env: NapiEnv,
+    async_context: *mut c_void,
+    on_readable: OnReadable,
+    handle: *mut UvPoll,
+    closed: bool,
+}
+
+/// A libuv poll handle on a JS thread's event loop, watching one fd for readability. It starts
+/// unreferenced (it does not keep the loop alive) and closes itself when the env is torn down.
+pub struct LoopWatch {
+    state: *mut WatchState,
+}
+
+impl LoopWatch {
+    /// Starts watching `fd` on the loop of `env` (which must be the calling JS thread's env).
+    /// `None` when the host lacks a needed function or libuv refuses the fd.
+    pub fn start(env: NapiEnv, fd: c_int, on_readable: OnReadable) -> Option<LoopWatch> {
+        let host = host()?;
+        // SAFETY: `env` is the current thread's napi_env (the caller is inside a JS call), and
+        // every out-pointer is valid. The handle gets exactly uv_handle_size(UV_POLL) bytes from
+        // malloc and is freed only in the close callback, after libuv is done with it.
+        unsafe {
+            let mut uv_loop = ptr::null_mut();
+            if (host.napi_get_uv_event_loop)(env, &mut uv_loop) != NAPI_OK || uv_loop.is_null() {
+                return None;
+            }
+            let async_context = async_context(host, env)?;
+            let handle = libc::malloc((host.uv_handle_size)(UV_POLL)) as *mut UvPoll;
+            if handle.is_null() {
+                return None;
+            }
+            if (host.uv_poll_init)(uv_loop, handle, fd) != 0 {
+                libc::free(handle);
+                return None;
+            }
+            let state = Box::into_raw(Box::new(WatchState { env, async_context, on_readable, handle, closed: false }));
+            // `data` is the first member of every uv handle (uv.h: UV_HANDLE_FIELDS).
+            *(handle as *mut *mut c_void) = state as *mut c_void;
+            (host.uv_unref)(handle);
+            if (host.uv_poll_start)(handle, UV_READABLE, on_poll) != 0 {
+                // free_handle must not free the state too: detach it first.
+                *(handle as *mut *mut c_void) = ptr::null_mut();
+                (host.uv_close)(handle, free_handle);
+                drop(Box::from_raw(state));
+                return None;
+            }
+            (host.napi_add_env_cleanup_hook)(env, close_on_teardown, state as *mut c_void);
+            Some(LoopWatch { state })
+        }
+    }
+
+    /// Whether the handle keeps the event loop alive.
+    pub fn set_ref(&self, referenced: bool) {
+        let Some(host) = host() else { return };
+        // SAFETY: `state` lives until the env's teardown, after which no JS call (and so no
+        // caller of this) runs on this thread; a closed handle is not touched.
+        unsafe {
+            let state = &*self.state;
+            if state.closed {
+                return;
+            }
+            if referenced {
+                (host.uv_ref)(state.handle);
+            } else {
+                (host.uv_unref)(state.handle);
+            }
+        }
+    }
+}
+
+unsafe fn async_context(host: &Host, env: NapiEnv) -> Option<*mut c_void> {
+    let name = b"turbo-dgram";
+    let mut resource_name = ptr::null_mut();
+    let mut context = ptr::null_mut();
+    let ok = (host.napi_create_string_utf8)(env, name.as_ptr() as *const c_char, name.len(), &mut resource_name) == NAPI_OK
+        && (host.napi_async_init)(env, ptr::null_mut(), resource_name, &mut context) == NAPI_OK;
+    ok.then_some(context)
+}
+
+/// Proof that the code runs inside a handle scope and a callback scope of `env`: when the scope
+/// closes, Node runs the nextTick queue and microtasks, as after any builtin I/O callback.
+pub struct CallbackScope {
+    pub env: NapiEnv,
+}
+
+impl CallbackScope {
+    /// Hands an exception the JS code left pending to Node as uncaught (the 'uncaughtException'
+    /// path a throw in a builtin 'message' listener takes). Returns whether there was one.
+    pub fn report_pending_exception(&self) -> bool {
+        let Some(host) = host() else { return false };
+        // SAFETY: called on the JS thread inside the scopes opened by `on_poll`.
+        unsafe {
+            let mut pending = false;
+            if (host.napi_is_exception_pending)(self.env, &mut pending) != NAPI_OK || !pending {
+                return false;
+            }
+            let mut error = ptr::null_mut();
+            if (host.napi_get_and_clear_last_exception)(self.env, &mut error) == NAPI_OK {
+                (host.napi_fatal_exception)(self.env, error);
+            }
+            true
+        }
+    }
+}
+
+/// Hands a value thrown by JS code that the addon called to Node as an uncaught exception, the
+/// way Node treats a throw in a builtin I/O callback ('uncaughtException', or exit). Returns
+/// false where the host lacks `napi_fatal_exception`.
+///
+/// # Safety
+/// `env` must be the calling JS thread's env and `error` a live value of it.
+pub unsafe fn report_uncaught(env: NapiEnv, error: *mut c_void) -> bool {
+    match host() {
+        Some(host) => (host.napi_fatal_exception)(env, error) == NAPI_OK,
+        None => false,
+    }
+}
+
+unsafe extern "C" fn on_poll(handle: *mut UvPoll, _status: c_int, _events: c_int) {
+    let Some(host) = host() else { return };
+    let state = *(handle as *mut *mut WatchState);
+    if state.is_null() || (*state).closed {
+        return;
+    }
+    let state = &mut *state;
+    let env = state.env;
+    let mut handle_scope = ptr::null_mut();
+    if (host.napi_open_handle_scope)(env, &mut handle_scope) != NAPI_OK {
+        return;
+    }
+    let mut resource = ptr::null_mut();
+    let mut callback_scope = ptr::null_mut();
+    let scoped = (host.napi_create_object)(env, &mut resource) == NAPI_OK
+        && (host.napi_open_callback_scope)(env, resource, state.async_context, &mut callback_scope) == NAPI_OK;
+    if scoped {
+        let scope = CallbackScope { env };
+        // A panic must not unwind into libuv: it costs this turn only.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (state.on_readable)(&scope)));
+        scope.report_pending_exception();
+        (host.napi_close_callback_scope)(env, callback_scope);
+    }
+    (host.napi_close_handle_scope)(env, handle_scope);
+}
+
+unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
+    let Some(host) = host() else { return };
+    let state = &mut *(arg as *mut WatchState);
+    if !state.closed {
+        state.closed = true;
+        (host.uv_close)(state.handle, free_handle);
+    }
+}
+
+unsafe extern "C" fn free_handle(handle: *mut c_void) {
+    let state = *(handle as *mut *mut WatchState);
+    if !state.is_null() {
+        drop(Box::from_raw(state));
+    }
+    libc::free(handle);
+}
