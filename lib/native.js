@@ -10,8 +10,12 @@
 //
 //   init(dispatch)                      once per thread (worker); dispatch(id, kind, a, b, c) receives
 //                                       every event of every socket of this thread, see KIND_* below.
-//   create(family)        -> handle     family 4 | 6. No fd yet (like libuv: the fd is made by bind).
+//   create(family[, driver]) -> handle  family 4 | 6; driver DRIVER_THREAD (default) or DRIVER_INLINE.
+//                                       No fd yet (like libuv: the fd is made by bind). An inline
+//                                       driver that cannot start on this host falls back to the
+//                                       thread driver.
 //   socketId(handle)      -> number     the id dispatch() is called with.
+//   driverOf(handle)      -> number     the driver the socket got (DRIVER_*).
 //   bind(handle, ip, port, flags) -> 0 | -errno
 //                                       flags: FLAG_REUSEADDR | FLAG_REUSEPORT | FLAG_IPV6ONLY.
 //                                       Creates the fd, sets options, binds, starts receiving.
@@ -36,7 +40,10 @@
 //   sourceMembership(handle, add, source, group, iface) -> 0 | -errno
 //   ref(handle) / unref(handle)         whether this socket keeps the event loop alive (while bound).
 //   close(handle)                       deregisters and closes the fd now; no dispatch after it.
-//   stats(handle)         -> object     counters since bind (the extras).
+//   stats(handle)         -> object     counters since bind (the extras): receivedDatagrams,
+//                                       receivedBytes, sentDatagrams, sentBytes, sendErrors,
+//                                       droppedPending (over PENDING_CAP_BYTES), receiveBatches,
+//                                       kernelDrops (SO_RXQ_OVFL).
 //
 // dispatch kinds:
 //   KIND_RECV:      dispatch(id, KIND_RECV, data: Buffer, meta: Uint32Array, peers: Array)
@@ -48,7 +55,10 @@
 //
 // Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, RECV_ERROR_PEER = 0xFFFFFFFF,
 // FLAG_REUSEADDR = 1, FLAG_REUSEPORT = 2, FLAG_IPV6ONLY = 4, OPT_BROADCAST = 1, OPT_TTL = 2,
-// OPT_MULTICAST_TTL = 3, OPT_MULTICAST_LOOP = 4, OPT_RCVBUF = 5, OPT_SNDBUF = 6.
+// OPT_MULTICAST_TTL = 3, OPT_MULTICAST_LOOP = 4, OPT_RCVBUF = 5, OPT_SNDBUF = 6,
+// DRIVER_THREAD = 0, DRIVER_INLINE = 1, PENDING_CAP_BYTES.
+//
+// A throw from dispatch() reaches Node as an uncaught exception with the thrown value itself.
 
 const path = require('node:path');
 
