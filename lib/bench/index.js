@@ -59,7 +59,7 @@ async function probe(node, module, driver) {
 }
 
 function estimateRunMs(cell, o) {
-  if (cell.group === 5) return Math.max(o.windowMs, 500) + 300 + RUN_OVERHEAD_MS;
+  if (cell.group === 5) return Math.max(o.windowMs, 1000) + 300 + RUN_OVERHEAD_MS;
   return o.warmupMs + o.windowMs + RUN_OVERHEAD_MS;
 }
 

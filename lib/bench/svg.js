@@ -2,14 +2,17 @@
 
 // A hand-written SVG bar chart of the ratios module/baseline, one bar per charted metric and
 // module, on a log2 axis centred on 1x (so 2x and 0.5x are the same length). The bar is the median
-// per-repetition ratio, the whisker its min-max. Green where the module is better than the
-// baseline for that metric's direction, red where worse. No dependency: plain strings.
+// per-repetition ratio, the whisker its min-max. With one module: green where it is better than
+// the baseline for that metric's direction, red where worse. With several (receive drivers): one
+// colour per module (legend on top), and a pale bar with a red edge where it is worse.
+// No dependency: plain strings.
 
 const fmt = require('./format');
 
 const esc = (s) => String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' }[c]));
 
-const COLORS = ['#2e7d32', '#1565c0', '#6a1b9a', '#ef6c00'];
+const BETTER = '#2e7d32';
+const SUBJECT_COLORS = ['#1565c0', '#6a1b9a', '#ef6c00', '#00838f'];
 const WORSE = '#c62828';
 const NEUTRAL = '#757575';
 
@@ -38,7 +41,9 @@ function renderSvg(rows, { groups, subjects, machine, title }) {
   };
 
   const out = [];
-  let y = 70;
+  // Room for the legend above the axis labels when there are several modules.
+  const plotTop = nBars > 1 ? 84 : 62;
+  let y = plotTop + 8;
   let lastGroup = null;
   for (const r of chartRows) {
     if (r.group !== lastGroup) {
@@ -58,12 +63,18 @@ function renderSvg(rows, { groups, subjects, machine, title }) {
         return;
       }
       const better = r.better === 'higher' ? q.median > 1 : r.better === 'lower' ? q.median < 1 : null;
-      const color = better === null ? NEUTRAL : better ? COLORS[i % COLORS.length] : WORSE;
+      let paint;
+      if (nBars === 1) {
+        paint = `fill="${better === null ? NEUTRAL : better ? BETTER : WORSE}" fill-opacity="0.8"`;
+      } else {
+        const c = SUBJECT_COLORS[i % SUBJECT_COLORS.length];
+        paint = better === false ? `fill="${c}" fill-opacity="0.3" stroke="${WORSE}" stroke-width="1.5"` : `fill="${c}" fill-opacity="0.85"`;
+      }
       const a = xOf(1);
       const b = xOf(q.median);
       const left = Math.min(a, b);
       const width = Math.max(1.5, Math.abs(b - a));
-      out.push(`<rect x="${left.toFixed(1)}" y="${by}" width="${width.toFixed(1)}" height="${barH}" fill="${color}" fill-opacity="0.8"><title>${esc(`${q.label} / ${q.over}: ${fmt.ratioText(q.median)} (min ${fmt.ratioText(q.min)}, max ${fmt.ratioText(q.max)})`)}</title></rect>`);
+      out.push(`<rect x="${left.toFixed(1)}" y="${by}" width="${width.toFixed(1)}" height="${barH}" ${paint}><title>${esc(`${q.label} / ${q.over}: ${fmt.ratioText(q.median)} (min ${fmt.ratioText(q.min)}, max ${fmt.ratioText(q.max)})`)}</title></rect>`);
       if (q.n > 1 && q.min > 0 && q.max > 0) {
         const wm = xOf(q.min);
         const wx = xOf(q.max);
@@ -73,12 +84,10 @@ function renderSvg(rows, { groups, subjects, machine, title }) {
       const clipped = Math.abs(Math.log2(q.median)) > span ? '!' : '';
       const tx = q.median >= 1 ? Math.max(b, xOf(q.max || q.median)) + 5 : Math.min(b, xOf(q.min || q.median)) - 5;
       const anchor = q.median >= 1 ? 'start' : 'end';
-      const who = nBars > 1 ? ` ${q.label}` : '';
-      out.push(`<text x="${tx.toFixed(1)}" y="${by + barH - 3}" text-anchor="${anchor}" class="val">${esc(fmt.ratioText(q.median) + clipped + who)}</text>`);
+      out.push(`<text x="${tx.toFixed(1)}" y="${by + barH - 3}" text-anchor="${anchor}" class="val">${esc(fmt.ratioText(q.median) + clipped)}</text>`);
     });
     y += Math.max(rowH, barH + 18);
   }
-  const plotTop = 62;
   const plotBottom = y + 4;
 
   // Axis: gridlines at powers of two, 1x emphasised.
@@ -93,7 +102,18 @@ function renderSvg(rows, { groups, subjects, machine, title }) {
 
   const base = subjects[0].label;
   const others = subjects.slice(1).map((s) => s.label).join(', ');
-  const H = plotBottom + 58;
+  const legend = nBars > 1 ? subjects.slice(1).map((s, i) => {
+    const lx = 12 + i * 230;
+    return `<rect x="${lx}" y="50" width="12" height="10" fill="${SUBJECT_COLORS[i % SUBJECT_COLORS.length]}"/>` +
+      `<text x="${lx + 16}" y="59" class="val">${esc(s.label)}</text>`;
+  }).join('\n') : '';
+  const foot = [
+    `Bar: median of the per-repetition ratios module / ${base} (runs back to back); whisker: min-max over repetitions.`,
+    nBars > 1 ? `Colour: the module (legend); pale with a red edge: worse than ${base} for that metric.` :
+      `Green: better than ${base} for that metric, red: worse, grey: context only.`,
+    'A ratio beyond the axis is drawn at its edge and marked "!".',
+  ];
+  const H = plotBottom + 30 + foot.length * 15;
   const sub = machine ? `${machine.cpuCount} CPUs ${machine.cpuModel || ''} - Linux ${machine.kernel} - Node ${machine.node}` : '';
   return `<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
@@ -110,12 +130,12 @@ function renderSvg(rows, { groups, subjects, machine, title }) {
   .whisker { stroke: #212121; stroke-width: 1.2; fill: none; }
 </style>
 <rect width="100%" height="100%" fill="#ffffff"/>
-<text x="12" y="24" class="title">${esc(title || `${others} / ${base}, ratio per scenario (log scale)`)}</text>
+<text x="12" y="24" class="title">${esc(title || `${others} vs ${base}: ratio per scenario (log scale)`)}</text>
 <text x="12" y="42" class="sub">${esc(sub)}</text>
 ${axis.join('\n')}
 ${out.join('\n')}
-<text x="12" y="${H - 28}" class="sub">${esc(`Bar: median of per-repetition ratios ${others} / ${base}; whisker: min-max. Green: better than ${base} for that metric, red: worse, grey: context only.`)}</text>
-<text x="12" y="${H - 12}" class="sub">${esc('A ratio beyond the axis is drawn at its edge and marked "!".')}</text>
+${legend}
+${foot.map((t, i) => `<text x="12" y="${plotBottom + 36 + i * 15}" class="sub">${esc(t)}</text>`).join('\n')}
 </svg>
 `;
 }
