@@ -55,7 +55,10 @@ if [ "$run_js" = 1 ]; then
   fi
   echo "test/run.sh: JS tests with $("$node_bin" --version) ($node_bin), ${#files[@]} files" >&2
   cd "$root"
+  # --test-force-exit: a file whose sockets would hold its process open must not hang the run
+  # (that a socket keeps a process alive, or not, is tested in child processes: lifetime.test.js).
   "$node_bin" --test \
+    --test-force-exit \
     --test-concurrency="${TEST_CONCURRENCY:-2}" \
     --test-timeout="${TEST_TIMEOUT_MS:-60000}" \
     "${files[@]}"
