@@ -40,6 +40,9 @@
 //   sourceMembership(handle, add, source, group, iface) -> 0 | -errno
 //   ref(handle) / unref(handle)         whether this socket keeps the event loop alive (while bound).
 //   close(handle)                       deregisters and closes the fd now; no dispatch after it.
+//   setReceiveInfo(handle, flags) -> 0 | -errno   (after bind) flags RECV_INFO_PKTINFO |
+//                                       RECV_INFO_TIMESTAMP: KIND_RECV then carries info/locals.
+//   panicForTest()                      only with TURBO_DGRAM_TEST_HOOKS=1: panics (a JS Error).
 //   stats(handle)         -> object     counters since bind (the extras): receivedDatagrams,
 //                                       receivedBytes, sentDatagrams, sentBytes, sendErrors,
 //                                       droppedPending (over PENDING_CAP_BYTES), receiveBatches,
@@ -51,6 +54,9 @@
 //                   in data. peers is flat: [address, family ('IPv4'|'IPv6'), port, ...], so peer p
 //                   is peers[3p], peers[3p+1], peers[3p+2]. A pair whose peerIndex is
 //                   RECV_ERROR_PEER is a receive error in sequence: its length is the positive errno.
+//                   With receive info on, two more arguments: info (Uint32Array, 4 per datagram:
+//                   [ifindex, localIndex, seconds, nanoseconds], 0xFFFFFFFF = unknown) and locals
+//                   (string[] of local addresses indexed by localIndex).
 //   KIND_SEND_DONE: dispatch(id, KIND_SEND_DONE, results: Int32Array) bytes or -errno, in send order.
 //
 // Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, RECV_ERROR_PEER = 0xFFFFFFFF,

@@ -6,7 +6,7 @@
 
 use std::io;
 use std::mem;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::RawFd;
 
 use socket2::SockAddr;
@@ -41,9 +41,21 @@ const GSO_MAX_SEGMENTS: usize = 64;
 /// fit in it as a whole.
 const GSO_MAX_BYTES: usize = 65_507;
 
-/// Room for the control messages we ask for on receive (UDP_GRO: an int; SO_RXQ_OVFL: a u32),
-/// with margin for alignment.
-const RECV_CONTROL: usize = 64;
+/// SO_TIMESTAMPNS (= SCM_TIMESTAMPNS) in include/uapi/asm-generic/socket.h: a `timespec` with
+/// the time the kernel received each datagram.
+const SO_TIMESTAMPNS: libc::c_int = 35;
+
+/// Room for the control messages we may ask for on receive, each CMSG_SPACE'd: UDP_GRO (int, 24),
+/// SO_RXQ_OVFL (u32, 24), IPV6_PKTINFO (in6_pktinfo, 40) or IP_PKTINFO (32), SCM_TIMESTAMPNS
+/// (timespec, 32): 120 bytes at most.
+const RECV_CONTROL: usize = 128;
+
+/// `struct in6_pktinfo` from include/uapi/linux/ipv6.h.
+#[repr(C)]
+struct In6Pktinfo {
+    addr: libc::in6_addr,
+    ifindex: libc::c_uint,
+}
 
 /// A control-message buffer aligned for `cmsghdr`.
 #[derive(Clone, Copy)]
@@ -64,6 +76,35 @@ pub fn gso_enabled() -> bool {
 
 fn disable_gso() {
     GSO_ENABLED.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Opt-in receive metadata: the local address and interface each datagram arrived on
+/// (IP_PKTINFO / IPV6_RECVPKTINFO) and the kernel's receive timestamp (SO_TIMESTAMPNS).
+pub fn enable_receive_info(fd: RawFd, ipv6: bool, pktinfo: bool, timestamps: bool) -> io::Result<()> {
+    let mut options = Vec::with_capacity(2);
+    if pktinfo {
+        options.push(if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) } else { (libc::IPPROTO_IP, libc::IP_PKTINFO) });
+    }
+    if timestamps {
+        options.push((libc::SOL_SOCKET, SO_TIMESTAMPNS));
+    }
+    let one: libc::c_int = 1;
+    for (level, option) in options {
+        // SAFETY: `one` is a c_int that outlives the call and its exact size is passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                option,
+                &one as *const libc::c_int as *const libc::c_void,
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Asks the kernel to coalesce same-flow datagrams (UDP_GRO) and to report its drop counter
@@ -177,7 +218,14 @@ impl RecvArena {
         let len = (header.msg_len as usize).min(SLOT_SIZE);
         let start = i * SLOT_SIZE;
         let peer = decode_sockaddr(&self.names[i], header.msg_hdr.msg_namelen);
-        let mut message = RecvMessage { payload: &self.slots[start..start + len], peer, segment_size: None, kernel_drops: None };
+        let mut message = RecvMessage {
+            payload: &self.slots[start..start + len],
+            peer,
+            segment_size: None,
+            kernel_drops: None,
+            local: None,
+            timestamp: None,
+        };
         // SAFETY: the kernel filled msg_control up to msg_controllen within our ControlBuf; the
         // CMSG_* helpers stay inside that length.
         unsafe {
@@ -194,6 +242,19 @@ impl RecvArena {
                     }
                     (libc::SOL_SOCKET, SO_RXQ_OVFL) => {
                         message.kernel_drops = Some(std::ptr::read_unaligned(data as *const u32));
+                    }
+                    (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                        let info = std::ptr::read_unaligned(data as *const libc::in_pktinfo);
+                        let ip = Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr));
+                        message.local = Some((IpAddr::V4(ip), info.ipi_ifindex as u32));
+                    }
+                    (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                        let info = std::ptr::read_unaligned(data as *const In6Pktinfo);
+                        message.local = Some((IpAddr::V6(Ipv6Addr::from(info.addr.s6_addr)), info.ifindex));
+                    }
+                    (libc::SOL_SOCKET, SO_TIMESTAMPNS) => {
+                        let ts = std::ptr::read_unaligned(data as *const libc::timespec);
+                        message.timestamp = Some((ts.tv_sec as i64, ts.tv_nsec as u32));
                     }
                     _ => {}
                 }
@@ -212,6 +273,10 @@ pub struct RecvMessage<'a> {
     pub segment_size: Option<usize>,
     /// The socket's SO_RXQ_OVFL counter: datagrams the kernel dropped since the socket opened.
     pub kernel_drops: Option<u32>,
+    /// The local (destination) address and the index of the interface it arrived on.
+    pub local: Option<(IpAddr, u32)>,
+    /// When the kernel received it: seconds and nanoseconds since the Unix epoch.
+    pub timestamp: Option<(i64, u32)>,
 }
 
 impl<'a> RecvMessage<'a> {
@@ -511,6 +576,22 @@ mod tests {
         let mut results = Vec::new();
         assert_eq!(send_until_blocked(tx.as_raw_fd(), &datagrams, &mut results), 5);
         assert_eq!(results, vec![-libc::EACCES; 5]);
+    }
+
+    #[test]
+    fn pktinfo_and_timestamps_describe_each_datagram() {
+        let rx = UdpSocket::bind("0.0.0.0:0").unwrap();
+        rx.set_nonblocking(true).unwrap();
+        enable_receive_info(rx.as_raw_fd(), false, true, true).unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.send_to(b"hi", ("127.0.0.1", rx.local_addr().unwrap().port())).unwrap();
+        let mut arena = RecvArena::new();
+        assert_eq!(arena.recv(rx.as_raw_fd()).unwrap(), 1);
+        let message = arena.message(0);
+        assert_eq!(message.local, Some(("127.0.0.1".parse().unwrap(), 1)));
+        let (sec, nsec) = message.timestamp.unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        assert!((now - sec).abs() <= 5 && nsec < 1_000_000_000);
     }
 
     #[test]

@@ -272,7 +272,17 @@ fn emit_mail(cx: &mut Cx, core: &UdpCore, mail: &Mail) -> NeonResult<()> {
         let meta = JsUint32Array::from_slice(cx, &mail.meta)?.upcast::<JsValue>();
         let peers = peers_to_js(cx, &mail.peers)?.upcast::<JsValue>();
         let kind = cx.number(KIND_RECV).upcast::<JsValue>();
-        dispatch.exec(cx, undefined, [id, kind, data, meta, peers])?;
+        if mail.info.is_empty() {
+            dispatch.exec(cx, undefined, [id, kind, data, meta, peers])?;
+        } else {
+            let info = JsUint32Array::from_slice(cx, &mail.info)?.upcast::<JsValue>();
+            let locals = JsArray::new(cx, mail.locals.len());
+            for (i, ip) in mail.locals.iter().enumerate() {
+                let text = cx.string(ip.to_string());
+                locals.set(cx, i as u32, text)?;
+            }
+            dispatch.exec(cx, undefined, [id, kind, data, meta, peers, info, locals.upcast()])?;
+        }
     }
     if !mail.send_results.is_empty() && !core.is_closed() {
         let results = JsInt32Array::from_slice(cx, &mail.send_results)?.upcast::<JsValue>();
@@ -678,6 +688,14 @@ fn source_membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
     int_result(&mut cx, status)
 }
 
+/// `setReceiveInfo(handle, flags)`: RECV_INFO_PKTINFO | RECV_INFO_TIMESTAMP (the extras).
+fn set_receive_info(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let flags = uint_arg(&mut cx, 1, 3)?;
+    let status = socket.core.enable_receive_info(flags & 1 != 0, flags & 2 != 0).err().unwrap_or(0);
+    int_result(&mut cx, status)
+}
+
 fn set_ref(mut cx: FunctionContext, wants_ref: bool) -> JsResult<JsUndefined> {
     let socket = socket_arg(&mut cx)?;
     socket.wants_ref.set(wants_ref);
@@ -723,7 +741,9 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
 }
 
 fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
-    let constants: [(&str, f64); 15] = [
+    let constants: [(&str, f64); 17] = [
+        ("RECV_INFO_PKTINFO", 1.0),
+        ("RECV_INFO_TIMESTAMP", 2.0),
         ("DRIVER_THREAD", DRIVER_THREAD as f64),
         ("DRIVER_INLINE", DRIVER_INLINE as f64),
         ("KIND_RECV", KIND_RECV as f64),
@@ -747,9 +767,18 @@ fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
     Ok(())
 }
 
+/// Test hook: panics inside a native entry point, to prove the panic reaches JS as an Error and
+/// never aborts the process. Exported only when TURBO_DGRAM_TEST_HOOKS=1 at load time.
+fn panic_for_test(_cx: FunctionContext) -> JsResult<JsUndefined> {
+    panic!("turbo-dgram test panic");
+}
+
 /// Registers every export; called from `#[neon::main]`.
 pub fn register(cx: &mut ModuleContext) -> NeonResult<()> {
     export_constants(cx)?;
+    if std::env::var("TURBO_DGRAM_TEST_HOOKS").as_deref() == Ok("1") {
+        cx.export_function("panicForTest", panic_for_test)?;
+    }
     cx.export_function("init", init)?;
     cx.export_function("create", create)?;
     cx.export_function("socketId", socket_id)?;
@@ -767,6 +796,7 @@ pub fn register(cx: &mut ModuleContext) -> NeonResult<()> {
     cx.export_function("setMulticastInterface", set_multicast_interface)?;
     cx.export_function("membership", membership)?;
     cx.export_function("sourceMembership", source_membership)?;
+    cx.export_function("setReceiveInfo", set_receive_info)?;
     cx.export_function("ref", ref_)?;
     cx.export_function("unref", unref)?;
     cx.export_function("close", close)?;

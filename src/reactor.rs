@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,7 +23,7 @@ use once_cell::sync::OnceCell;
 use socket2::{SockAddr, Socket};
 
 use crate::addr::Family;
-use crate::batch::{self, Datagram, RecvArena};
+use crate::batch::{self, Datagram, RecvArena, RecvMessage};
 use crate::error;
 
 /// Bytes of received payload a socket may hold while JS has not taken them. Beyond it datagrams
@@ -75,6 +75,11 @@ pub struct Mail {
     pub peers: Vec<SocketAddr>,
     /// Bytes sent or negative errno, in send order, for datagrams the reactor sent.
     pub send_results: Vec<i32>,
+    /// With receive info on: per datagram `[interface index, local index, seconds, nanoseconds]`
+    /// (`u32::MAX` for what the kernel did not say); local index points into `locals`.
+    pub info: Vec<u32>,
+    /// Distinct local addresses of this batch, indexed by `info`.
+    pub locals: Vec<IpAddr>,
 }
 
 /// The peer index that marks a receive error in `Mail::meta`.
@@ -94,6 +99,29 @@ impl Mail {
         self.meta.clear();
         self.peers.clear();
         self.send_results.clear();
+        self.info.clear();
+        self.locals.clear();
+    }
+
+    fn push_info(&mut self, message: &RecvMessage) {
+        let (ifindex, local) = match message.local {
+            Some((ip, ifindex)) => {
+                let index = match self.locals.iter().position(|known| *known == ip) {
+                    Some(index) => index,
+                    None => {
+                        self.locals.push(ip);
+                        self.locals.len() - 1
+                    }
+                };
+                (ifindex, index as u32)
+            }
+            None => (u32::MAX, u32::MAX),
+        };
+        let (sec, nsec) = match message.timestamp {
+            Some((sec, nsec)) => (sec.clamp(0, u32::MAX as i64 - 1) as u32, nsec),
+            None => (u32::MAX, u32::MAX),
+        };
+        self.info.extend_from_slice(&[ifindex, local, sec, nsec]);
     }
 
     fn push_datagram(&mut self, payload: &[u8], peer: SocketAddr) {
@@ -210,6 +238,8 @@ pub struct UdpCore {
     backlog: Mutex<Backlog>,
     notify: Box<dyn Notify>,
     closed: AtomicBool,
+    /// Whether received datagrams carry `Mail::info` (the pktinfo / timestamp extra).
+    receive_info: AtomicBool,
     pub stats: Stats,
 }
 
@@ -231,6 +261,7 @@ impl UdpCore {
             backlog: Mutex::new(Backlog::default()),
             notify,
             closed: AtomicBool::new(false),
+            receive_info: AtomicBool::new(false),
             stats: Stats::default(),
         })
     }
@@ -314,6 +345,16 @@ impl UdpCore {
         Ok(finished)
     }
 
+    /// Turns on the receive-info extra: local address and interface (IP_PKTINFO /
+    /// IPV6_RECVPKTINFO) and/or kernel receive timestamps (SO_TIMESTAMPNS) on every datagram.
+    pub fn enable_receive_info(&self, pktinfo: bool, timestamps: bool) -> Result<(), i32> {
+        self.with_socket(|socket, family| {
+            batch::enable_receive_info(socket.as_raw_fd(), family == Family::V6, pktinfo, timestamps)
+        })?;
+        self.receive_info.store(pktinfo || timestamps, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Bytes and datagrams held in the backlog (not yet given to the kernel).
     pub fn send_queue(&self) -> (usize, usize) {
         let backlog = lock(&self.backlog);
@@ -394,6 +435,7 @@ impl UdpCore {
                 self.stats.kernel_drops.fetch_max(drops as u64, Ordering::Relaxed);
             }
             let Some(peer) = message.peer else { continue };
+            let with_info = self.receive_info.load(Ordering::Relaxed);
             for payload in message.segments() {
                 if mail.data.len() + payload.len() > PENDING_CAP_BYTES {
                     dropped += 1;
@@ -402,6 +444,9 @@ impl UdpCore {
                 kept += 1;
                 bytes += payload.len() as u64;
                 mail.push_datagram(payload, peer);
+                if with_info {
+                    mail.push_info(&message);
+                }
             }
         }
         Stats::add(&self.stats.received_datagrams, kept);
