@@ -1,0 +1,34 @@
+'use strict';
+
+// Name resolution for bind / connect / send. Like Node 26: the default lookup answers an IP literal
+// of the socket's family itself (on the next tick, so callers stay asynchronous) and asks
+// dns.lookup for anything else; an omitted address means the loopback of the socket's family.
+
+const net = require('node:net');
+
+let dns; // loaded on the first host name, as the builtin does
+
+function defaultLookup(address, family, callback) {
+  if (net.isIP(address) === family) {
+    process.nextTick(callback, null, address, family);
+    return;
+  }
+  dns ??= require('node:dns');
+  // Read at call time: code that replaces dns.lookup (tests, mocks) sees it called, as with the builtin.
+  return dns.lookup(address, family, callback);
+}
+
+// Returns lookup(address, callback) for a socket of `type`, around the user's lookup if any.
+function lookupFor(type, userLookup) {
+  const lookup = userLookup === undefined ? defaultLookup : userLookup;
+  if (type === 'udp4') return (address, callback) => lookup(address || '127.0.0.1', 4, callback);
+  return (address, callback) => lookup(address || '::1', 6, callback);
+}
+
+// Whether `ip` is an address a socket of `type` can use: libuv parses it as that family and fails
+// with EINVAL otherwise, before any system call.
+function ipFitsType(ip, type) {
+  return type === 'udp4' ? net.isIPv4(ip) : net.isIPv6(ip);
+}
+
+module.exports = { ipFitsType, lookupFor };

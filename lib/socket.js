@@ -1,0 +1,855 @@
+'use strict';
+
+// The Socket: node:dgram's API over the native reactor. Argument handling, the bind and connect
+// state machines, lookups, and where every event and error goes follow the builtin (Node 26's
+// lib/dgram.js is the reference); the native side only binds, sends and receives.
+
+const EventEmitter = require('node:events');
+const dc = require('node:diagnostics_channel');
+const fs = require('node:fs');
+const net = require('node:net');
+const tty = require('node:tty');
+const util = require('node:util');
+const { isArrayBufferView } = require('node:util/types');
+
+const native = require('./native');
+const {
+  codes: {
+    ERR_BUFFER_OUT_OF_BOUNDS,
+    ERR_INVALID_ARG_TYPE,
+    ERR_INVALID_ARG_VALUE,
+    ERR_INVALID_FD_TYPE,
+    ERR_IP_BLOCKED,
+    ERR_MISSING_ARGS,
+    ERR_SOCKET_ALREADY_BOUND,
+    ERR_SOCKET_BAD_BUFFER_SIZE,
+    ERR_SOCKET_BAD_TYPE,
+    ERR_SOCKET_DGRAM_IS_CONNECTED,
+    ERR_SOCKET_DGRAM_NOT_CONNECTED,
+    ERR_SOCKET_DGRAM_NOT_RUNNING,
+  },
+  errnoException,
+  exceptionWithHostPort,
+  nullHandleError,
+  socketBufferSizeError,
+} = require('./errors');
+const {
+  validateAbortSignal,
+  validateFunction,
+  validateNumber,
+  validateObject,
+  validatePort,
+  validateString,
+  validateUint32,
+} = require('./validate');
+const { ipFitsType, lookupFor } = require('./lookup');
+const sendQueue = require('./send-queue');
+const { createReceiveState, onReceiveBatch } = require('./receive');
+
+const kState = Symbol('state symbol');
+
+const BindState = { UNBOUND: 0, BINDING: 1, BOUND: 2 };
+const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
+
+const EINVAL = -22;
+const BUFFER_TYPES = ['Buffer', 'TypedArray', 'DataView', 'string'];
+const DRIVERS = { thread: native.DRIVER_THREAD, inline: native.DRIVER_INLINE };
+
+const udpSocketChannel = dc.channel('udp.socket');
+
+// Node 26 cleans up bind()'s callback on errorMonitor, so a bind error with no 'error' listener
+// is thrown; older Nodes listen on 'error', which swallows it. Each Node gets its own builtin's.
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const bindCleanupEvent = NODE_MAJOR >= 26 ? EventEmitter.errorMonitor : 'error';
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch: the native side reports every socket of this thread through one function.
+
+const socketsById = new Map(); // sockets with an fd the reactor reports on
+
+function dispatch(id, kind, a, b, c) {
+  const socket = socketsById.get(id);
+  if (socket === undefined) return;
+  const state = socket[kState];
+  if (kind === native.KIND_RECV) {
+    if (state.receiving) onReceiveBatch(socket, state, a, b, c);
+  } else if (kind === native.KIND_SEND_DONE) {
+    sendQueue.onSendDone(state.sendQueue, a);
+  }
+}
+
+native.init(dispatch);
+
+// ---------------------------------------------------------------------------------------------
+// Construction
+
+let defaultDriverName;
+
+function driverFor(options) {
+  const name = options?.driver;
+  if (name === undefined) {
+    defaultDriverName ??= defaultDriver();
+    return DRIVERS[defaultDriverName];
+  }
+  if (!Object.hasOwn(DRIVERS, name)) {
+    throw new ERR_INVALID_ARG_VALUE('options.driver', name, "must be 'thread' or 'inline'");
+  }
+  return DRIVERS[name];
+}
+
+function defaultDriver() {
+  const fromEnv = process.env.TURBO_DGRAM_DRIVER;
+  if (fromEnv === undefined || fromEnv === '') return 'thread';
+  if (Object.hasOwn(DRIVERS, fromEnv)) return fromEnv;
+  process.emitWarning(`TURBO_DGRAM_DRIVER=${fromEnv} is not 'thread' or 'inline'; using 'thread'`);
+  return 'thread';
+}
+
+function isBlockList(value) {
+  return typeof net.BlockList.isBlockList === 'function' ?
+    net.BlockList.isBlockList(value) : value instanceof net.BlockList;
+}
+
+// A function, not a class, like the builtin's: `Socket.call(this, ...)` subclassing keeps working.
+function Socket(type, listener) {
+  EventEmitter.call(this);
+  let options;
+  let lookup;
+  let recvBufferSize;
+  let sendBufferSize;
+  let receiveBlockList;
+  let sendBlockList;
+  if (type !== null && typeof type === 'object') {
+    options = type;
+    type = options.type;
+    lookup = options.lookup;
+    if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
+    if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
+    recvBufferSize = options.recvBufferSize;
+    sendBufferSize = options.sendBufferSize;
+    if (options.receiveBlockList) {
+      if (!isBlockList(options.receiveBlockList)) {
+        throw new ERR_INVALID_ARG_TYPE('options.receiveBlockList', 'net.BlockList', options.receiveBlockList);
+      }
+      receiveBlockList = options.receiveBlockList;
+    }
+    if (options.sendBlockList) {
+      if (!isBlockList(options.sendBlockList)) {
+        throw new ERR_INVALID_ARG_TYPE('options.sendBlockList', 'net.BlockList', options.sendBlockList);
+      }
+      sendBlockList = options.sendBlockList;
+    }
+  }
+
+  if (lookup !== undefined) validateFunction(lookup, 'lookup');
+  if (type !== 'udp4' && type !== 'udp6') throw new ERR_SOCKET_BAD_TYPE();
+  const driver = driverFor(options);
+  if (options?.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
+
+  this.type = type;
+  if (typeof listener === 'function') this.on('message', listener);
+
+  const handle = native.create(type === 'udp4' ? 4 : 6, driver);
+  this[kState] = {
+    handle, // null once closed
+    id: native.socketId(handle),
+    lookup: lookupFor(type, lookup),
+    receiving: false,
+    bindState: BindState.UNBOUND,
+    connectState: ConnectState.DISCONNECTED,
+    hasFd: false, // bound, or bound implicitly by a membership call (libuv's deferred bind)
+    queue: undefined, // calls waiting for the bind to finish
+    refed: true,
+    reuseAddr: options?.reuseAddr,
+    reusePort: options?.reusePort,
+    ipv6Only: options?.ipv6Only,
+    recvBufferSize,
+    sendBufferSize,
+    receiveBlockList,
+    sendBlockList,
+    sendQueue: sendQueue.createSendQueue(handle),
+    receive: createReceiveState(),
+  };
+
+  if (options?.signal !== undefined) {
+    const { signal } = options;
+    const onAborted = () => {
+      if (this[kState].handle !== null) this.close();
+    };
+    if (signal.aborted) {
+      onAborted();
+    } else {
+      const disposable = EventEmitter.addAbortListener(signal, onAborted);
+      this.once('close', disposable[Symbol.dispose]);
+    }
+  }
+
+  if (udpSocketChannel.hasSubscribers) udpSocketChannel.publish({ socket: this });
+}
+Object.setPrototypeOf(Socket.prototype, EventEmitter.prototype);
+Object.setPrototypeOf(Socket, EventEmitter);
+
+function createSocket(type, listener) {
+  return new Socket(type, listener);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function healthCheck(socket) {
+  if (socket[kState].handle === null) throw new ERR_SOCKET_DGRAM_NOT_RUNNING();
+}
+
+// The handle of a method the builtin does not health-check: on a closed socket it fails reading a
+// property of the null handle, and so do we.
+function openHandle(socket, property) {
+  const { handle } = socket[kState];
+  if (handle === null) throw nullHandleError(property);
+  return handle;
+}
+
+function bindFlags(state, exclusive) {
+  let flags = 0;
+  if (state.reuseAddr) flags |= native.FLAG_REUSEADDR;
+  if (state.ipv6Only) flags |= native.FLAG_IPV6ONLY;
+  if (state.reusePort) flags |= native.FLAG_REUSEPORT;
+  // A cluster worker's non-exclusive bind shares the port with its siblings; the builtin asks the
+  // primary for one shared handle, we let the kernel share it (documented in the README).
+  else if (!exclusive && require('node:cluster').isWorker) flags |= native.FLAG_REUSEPORT;
+  return flags;
+}
+
+// libuv takes the port as an unsigned 32-bit integer truncated to 16 bits, without complaint.
+function toPort(port) {
+  return (port >>> 0) & 0xFFFF;
+}
+
+function bindNative(socket, ip, port, flags) {
+  if (!ipFitsType(ip, socket.type)) return EINVAL;
+  return native.bind(socket[kState].handle, ip, toPort(port), flags);
+}
+
+function startReceiving(socket) {
+  const state = socket[kState];
+  state.hasFd = true;
+  state.receiving = true;
+  state.bindState = BindState.BOUND;
+  socketsById.set(state.id, socket);
+  if (state.refed) native.ref(state.handle);
+  else native.unref(state.handle);
+  if (state.recvBufferSize) bufferSize(socket, state.recvBufferSize, true);
+  if (state.sendBufferSize) bufferSize(socket, state.sendBufferSize, false);
+}
+
+function startListening(socket) {
+  startReceiving(socket);
+  socket.emit('listening');
+}
+
+function emitListeningNT(socket) {
+  if (socket[kState].handle !== null) socket.emit('listening');
+}
+
+function emitConnectNT(socket) {
+  if (socket[kState].handle !== null) socket.emit('connect');
+}
+
+function bufferSize(socket, size, receive) {
+  if (size >>> 0 !== size) throw new ERR_SOCKET_BAD_BUFFER_SIZE();
+  const handle = openHandle(socket, 'bufferSize');
+  const option = receive ? native.OPT_RCVBUF : native.OPT_SNDBUF;
+  // As uv_{recv,send}_buffer_size: 0 asks for the current size, anything else sets it.
+  const ret = size === 0 ? native.getOption(handle, option) : native.setOption(handle, option, size);
+  if (ret < 0) throw socketBufferSizeError(ret, receive ? 'uv_recv_buffer_size' : 'uv_send_buffer_size');
+  return ret;
+}
+
+// The pre-bind queue: calls made while the socket binds run, in order, once it listens, and are
+// forgotten if the bind fails.
+function enqueue(socket, call) {
+  const state = socket[kState];
+  if (state.queue === undefined) {
+    state.queue = [];
+    socket.once(EventEmitter.errorMonitor, onListenError);
+    socket.once('listening', onListenSuccess);
+  }
+  state.queue.push(call);
+}
+
+function onListenSuccess() {
+  this.removeListener(EventEmitter.errorMonitor, onListenError);
+  const state = this[kState];
+  const queue = state.queue;
+  state.queue = undefined;
+  for (const call of queue) call();
+}
+
+function onListenError() {
+  this.removeListener('listening', onListenSuccess);
+  this[kState].queue = undefined;
+}
+
+function guessFdType(fd) {
+  let stats;
+  try {
+    stats = fs.fstatSync(fd);
+  } catch {
+    return 'UNKNOWN';
+  }
+  if (tty.isatty(fd)) return 'TTY';
+  if (stats.isFile() || stats.isCharacterDevice()) return 'FILE';
+  if (stats.isFIFO()) return 'PIPE';
+  if (stats.isSocket()) return 'UDP'; // native.open checks that it is a datagram socket
+  return 'UNKNOWN';
+}
+
+// ---------------------------------------------------------------------------------------------
+// bind
+
+Socket.prototype.bind = function (port_, address_ /* , callback */) {
+  let port = port_;
+  healthCheck(this);
+  const state = this[kState];
+  if (state.bindState !== BindState.UNBOUND) throw new ERR_SOCKET_ALREADY_BOUND();
+  state.bindState = BindState.BINDING;
+
+  const cb = arguments.length && arguments[arguments.length - 1];
+  if (typeof cb === 'function') {
+    function removeListeners() {
+      this.removeListener(bindCleanupEvent, removeListeners);
+      this.removeListener('listening', onListening);
+    }
+    function onListening() {
+      removeListeners.call(this);
+      cb.call(this);
+    }
+    this.on(bindCleanupEvent, removeListeners);
+    this.on('listening', onListening);
+  }
+
+  if (port !== null && typeof port === 'object' && port.fd === (port.fd | 0) && port.fd > 0) {
+    const type = guessFdType(port.fd);
+    if (type !== 'UDP') throw new ERR_INVALID_FD_TYPE(type);
+    const err = native.open(state.handle, port.fd);
+    if (err) throw errnoException(err, 'open');
+    startListening(this);
+    return this;
+  }
+
+  let address;
+  let exclusive;
+  if (port !== null && typeof port === 'object') {
+    address = port.address || '';
+    exclusive = !!port.exclusive;
+    port = port.port;
+  } else {
+    address = typeof address_ === 'function' ? '' : address_;
+    exclusive = false;
+  }
+  if (!address) address = this.type === 'udp4' ? '0.0.0.0' : '::';
+
+  state.lookup(address, (err, ip) => {
+    if (state.handle === null) return; // closed in the meantime
+    if (err) {
+      state.bindState = BindState.UNBOUND;
+      this.emit('error', err);
+      return;
+    }
+    const bindErr = bindNative(this, ip, port || 0, bindFlags(state, exclusive));
+    if (bindErr) {
+      state.bindState = BindState.UNBOUND;
+      this.emit('error', exceptionWithHostPort(bindErr, 'bind', ip, port));
+      return;
+    }
+    startListening(this);
+  });
+  return this;
+};
+
+// Node 26: binds now to an IP literal, returns address(), throws instead of emitting 'error', and
+// emits 'listening' on the next tick.
+Socket.prototype.bindSync = function (options = {}) {
+  healthCheck(this);
+  validateObject(options, 'options');
+  const state = this[kState];
+  if (state.bindState !== BindState.UNBOUND) throw new ERR_SOCKET_ALREADY_BOUND();
+  const port = validatePort(options.port ?? 0, 'options.port');
+  let { address } = options;
+  if (!address) {
+    address = this.type === 'udp4' ? '0.0.0.0' : '::';
+  } else {
+    validateString(address, 'options.address');
+    if (net.isIP(address) === 0) {
+      throw new ERR_INVALID_ARG_VALUE('options.address', address,
+        'must be a numeric IP address; bindSync does not perform DNS resolution');
+    }
+  }
+  state.bindState = BindState.BINDING;
+  const err = bindNative(this, address, port, bindFlags(state, true));
+  if (err) {
+    state.bindState = BindState.UNBOUND;
+    throw exceptionWithHostPort(err, 'bind', address, port);
+  }
+  startReceiving(this);
+  process.nextTick(emitListeningNT, this);
+  return this.address();
+};
+
+// ---------------------------------------------------------------------------------------------
+// connect / disconnect
+
+Socket.prototype.connect = function (port, address, callback) {
+  port = validatePort(port, 'Port', false);
+  if (typeof address === 'function') {
+    callback = address;
+    address = '';
+  } else if (address === undefined) {
+    address = '';
+  }
+  validateString(address, 'address');
+
+  const state = this[kState];
+  if (state.connectState !== ConnectState.DISCONNECTED) throw new ERR_SOCKET_DGRAM_IS_CONNECTED();
+  state.connectState = ConnectState.CONNECTING;
+  if (state.bindState === BindState.UNBOUND) this.bind({ port: 0, exclusive: true }, null);
+  if (state.bindState !== BindState.BOUND) {
+    enqueue(this, () => startConnect(this, port, address, callback));
+    return;
+  }
+  startConnect(this, port, address, callback);
+};
+
+function startConnect(socket, port, address, callback) {
+  const state = socket[kState];
+  if (callback) socket.once('connect', callback);
+  if (state.handle === null) throw nullHandleError('lookup');
+  state.lookup(address, (ex, ip) => finishConnect(ex, socket, ip, address, port, callback));
+}
+
+function finishConnect(ex, socket, ip, address, port, callback) {
+  const state = socket[kState];
+  if (state.handle === null) return;
+  if (!ex && state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) ex = new ERR_IP_BLOCKED(ip);
+  if (!ex) {
+    const err = ipFitsType(ip, socket.type) ? native.connect(state.handle, ip, port) : EINVAL;
+    if (err) ex = exceptionWithHostPort(err, 'connect', address, port);
+  }
+  if (ex) {
+    state.connectState = ConnectState.DISCONNECTED;
+    process.nextTick(() => {
+      if (callback) {
+        socket.removeListener('connect', callback);
+        callback(ex);
+      } else {
+        socket.emit('error', ex);
+      }
+    });
+    return;
+  }
+  state.connectState = ConnectState.CONNECTED;
+  process.nextTick(() => socket.emit('connect'));
+}
+
+// Node 26: connects now to an IP literal (binding first if needed); throws on failure and emits
+// 'connect' on the next tick.
+Socket.prototype.connectSync = function (port, address) {
+  healthCheck(this);
+  port = validatePort(port, 'Port', false);
+  const state = this[kState];
+  if (state.connectState !== ConnectState.DISCONNECTED) throw new ERR_SOCKET_DGRAM_IS_CONNECTED();
+  if (address == null || address === '') {
+    address = this.type === 'udp4' ? '127.0.0.1' : '::1';
+  } else {
+    validateString(address, 'address');
+    if (net.isIP(address) === 0) {
+      throw new ERR_INVALID_ARG_VALUE('address', address,
+        'must be a numeric IP address; connectSync does not perform DNS resolution');
+    }
+  }
+  if (state.bindState === BindState.UNBOUND) this.bindSync();
+  else if (state.bindState !== BindState.BOUND) throw new ERR_SOCKET_ALREADY_BOUND();
+
+  state.connectState = ConnectState.CONNECTING;
+  if (state.sendBlockList?.check(address, `ipv${net.isIP(address)}`)) {
+    state.connectState = ConnectState.DISCONNECTED;
+    throw new ERR_IP_BLOCKED(address);
+  }
+  const err = ipFitsType(address, this.type) ? native.connect(state.handle, address, port) : EINVAL;
+  if (err) {
+    state.connectState = ConnectState.DISCONNECTED;
+    throw exceptionWithHostPort(err, 'connect', address, port);
+  }
+  state.connectState = ConnectState.CONNECTED;
+  process.nextTick(emitConnectNT, this);
+};
+
+Socket.prototype.disconnect = function () {
+  const state = this[kState];
+  if (state.connectState !== ConnectState.CONNECTED) throw new ERR_SOCKET_DGRAM_NOT_CONNECTED();
+  const err = native.disconnect(openHandle(this, 'disconnect'));
+  if (err) throw errnoException(err, 'connect');
+  state.connectState = ConnectState.DISCONNECTED;
+};
+
+// ---------------------------------------------------------------------------------------------
+// send
+
+// Kept for compatibility with the legacy API, as in the builtin.
+Socket.prototype.sendto = function (buffer, offset, length, port, address, callback) {
+  validateNumber(offset, 'offset');
+  validateNumber(length, 'length');
+  validateNumber(port, 'port');
+  validateString(address, 'address');
+  this.send(buffer, offset, length, port, address, callback);
+};
+
+function sliceBuffer(buffer, offset, length) {
+  if (typeof buffer === 'string') {
+    buffer = Buffer.from(buffer);
+  } else if (!isArrayBufferView(buffer)) {
+    throw new ERR_INVALID_ARG_TYPE('buffer', BUFFER_TYPES, buffer);
+  }
+  offset = offset >>> 0;
+  length = length >>> 0;
+  if (offset > buffer.byteLength) throw new ERR_BUFFER_OUT_OF_BOUNDS('offset');
+  if (offset + length > buffer.byteLength) throw new ERR_BUFFER_OUT_OF_BOUNDS('length');
+  return Buffer.from(buffer.buffer, buffer.byteOffset + offset, length);
+}
+
+// The chunks of one datagram as Buffers, or null if one is not a string or a view.
+function toBufferList(list) {
+  const out = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const chunk = list[i];
+    if (typeof chunk === 'string') out[i] = Buffer.from(chunk);
+    else if (Buffer.isBuffer(chunk)) out[i] = chunk;
+    else if (!isArrayBufferView(chunk)) return null;
+    else out[i] = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  return out;
+}
+
+// Argument forms, as in the builtin:
+//   unconnected: send(buf, offset, length, port[, address][, cb]) / send(bufOrList, port[, address][, cb])
+//   connected:   send(buf, offset, length[, cb]) / send(bufOrList[, cb])
+Socket.prototype.send = function (buffer, offset, length, port, address, callback) {
+  const state = this[kState];
+  const connected = state.connectState === ConnectState.CONNECTED;
+  if (!connected) {
+    if (address || (port && typeof port !== 'function')) {
+      buffer = sliceBuffer(buffer, offset, length);
+    } else {
+      callback = port;
+      port = offset;
+      address = length;
+    }
+  } else {
+    if (typeof length === 'number') {
+      buffer = sliceBuffer(buffer, offset, length);
+      if (typeof port === 'function') {
+        callback = port;
+        port = null;
+      }
+    } else {
+      callback = offset;
+    }
+    if (port || address) throw new ERR_SOCKET_DGRAM_IS_CONNECTED();
+  }
+
+  let list;
+  if (!Array.isArray(buffer)) {
+    if (typeof buffer === 'string') list = [Buffer.from(buffer)];
+    else if (!isArrayBufferView(buffer)) throw new ERR_INVALID_ARG_TYPE('buffer', BUFFER_TYPES, buffer);
+    else list = [buffer];
+  } else if (!(list = toBufferList(buffer))) {
+    throw new ERR_INVALID_ARG_TYPE('buffer list arguments', BUFFER_TYPES, buffer);
+  }
+
+  if (!connected) port = validatePort(port, 'Port', false);
+  if (typeof callback !== 'function') callback = undefined;
+  if (typeof address === 'function') {
+    callback = address;
+    address = undefined;
+  } else if (address != null) {
+    validateString(address, 'address');
+  }
+
+  healthCheck(this);
+  if (state.bindState === BindState.UNBOUND) this.bind({ port: 0, exclusive: true }, null);
+  if (list.length === 0) list.push(Buffer.alloc(0));
+
+  // Until the socket is bound the send waits, and runs again through the public method.
+  if (state.bindState !== BindState.BOUND) {
+    enqueue(this, () => this.send(list, port, address, callback));
+    return;
+  }
+
+  if (!connected) {
+    state.lookup(address, (ex, ip) => finishSend(ex, this, ip, list, address, port, callback));
+  } else {
+    finishSend(null, this, null, list, address, port, callback);
+  }
+};
+
+function finishSend(ex, socket, ip, list, address, port, callback) {
+  const state = socket[kState];
+  if (ex) {
+    if (callback) process.nextTick(callback, ex);
+    else process.nextTick(() => socket.emit('error', ex));
+    return;
+  }
+  if (state.handle === null) return;
+  if (ip && state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) {
+    if (callback) process.nextTick(callback, new ERR_IP_BLOCKED(ip));
+    return;
+  }
+  if (ip !== null && !ipFitsType(ip, socket.type)) {
+    // libuv cannot parse the destination: a synchronous send error, reported to a callback only.
+    if (callback) process.nextTick(callback, exceptionWithHostPort(EINVAL, 'send', address, port));
+    return;
+  }
+  const datagram = list.length === 1 ? asBuffer(list[0]) : Buffer.concat(list);
+  sendQueue.enqueueDatagram(state.sendQueue, datagram, ip, ip === null ? null : port,
+    { callback, address, port });
+}
+
+function asBuffer(view) {
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+// ---------------------------------------------------------------------------------------------
+// close
+
+Socket.prototype.close = function (callback) {
+  const state = this[kState];
+  if (typeof callback === 'function') this.on('close', callback);
+  if (state.queue !== undefined) {
+    state.queue.push(() => this.close());
+    return this;
+  }
+  healthCheck(this);
+  state.receiving = false;
+  native.close(state.handle);
+  state.handle = null;
+  socketsById.delete(state.id);
+  sendQueue.discardSendQueue(state.sendQueue);
+  process.nextTick(emitClose, this);
+  return this;
+};
+
+function emitClose(socket) {
+  socket.emit('close');
+}
+
+Socket.prototype[Symbol.asyncDispose] = async function () {
+  if (this[kState].handle === null) return;
+  await util.promisify(this.close).call(this);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Addresses
+
+Socket.prototype.address = function () {
+  healthCheck(this);
+  const out = native.localAddress(this[kState].handle);
+  if (typeof out === 'number') throw errnoException(out, 'getsockname');
+  return out;
+};
+
+Socket.prototype.remoteAddress = function () {
+  healthCheck(this);
+  const state = this[kState];
+  if (state.connectState !== ConnectState.CONNECTED) throw new ERR_SOCKET_DGRAM_NOT_CONNECTED();
+  const out = native.remoteAddress(state.handle);
+  if (typeof out === 'number') throw errnoException(out, 'getpeername');
+  return out;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Socket options. Where libuv checks a value before touching the fd (TTL ranges, address syntax)
+// we check it first too, so an unbound socket fails with the same EINVAL rather than EBADF.
+
+function setFlag(socket, option, on, syscall) {
+  const err = native.setOption(openHandle(socket, syscall), option, on ? 1 : 0);
+  if (err) throw errnoException(err, syscall);
+}
+
+// The binding converts the TTL with ToInt32, then libuv checks its range.
+function setTtlOption(socket, option, ttl, min, syscall) {
+  validateNumber(ttl, 'ttl');
+  const handle = openHandle(socket, syscall);
+  const value = ttl | 0;
+  const err = value < min || value > 255 ? EINVAL : native.setOption(handle, option, value);
+  if (err) throw errnoException(err, syscall);
+  return ttl;
+}
+
+Socket.prototype.setBroadcast = function (arg) {
+  setFlag(this, native.OPT_BROADCAST, arg, 'setBroadcast');
+};
+
+Socket.prototype.setTTL = function (ttl) {
+  return setTtlOption(this, native.OPT_TTL, ttl, 1, 'setTTL');
+};
+
+Socket.prototype.setMulticastTTL = function (ttl) {
+  return setTtlOption(this, native.OPT_MULTICAST_TTL, ttl, 0, 'setMulticastTTL');
+};
+
+Socket.prototype.setMulticastLoopback = function (arg) {
+  setFlag(this, native.OPT_MULTICAST_LOOP, arg, 'setMulticastLoopback');
+  return arg; // what the builtin returns, for 0.4 compatibility
+};
+
+Socket.prototype.setMulticastInterface = function (interfaceAddress) {
+  healthCheck(this);
+  validateString(interfaceAddress, 'interfaceAddress');
+  const err = net.isIP(interfaceAddress) === 0 ? EINVAL :
+    native.setMulticastInterface(this[kState].handle, interfaceAddress);
+  if (err) throw errnoException(err, 'setMulticastInterface');
+};
+
+// libuv binds an unbound socket to the wildcard address before a membership change (its "deferred
+// bind", with SO_REUSEADDR). The socket stays unbound for the API and does not keep the process
+// alive; a later bind() fails with EINVAL, as it does with the builtin.
+function ensureFd(socket) {
+  const state = socket[kState];
+  if (state.hasFd) return 0;
+  const err = native.bind(state.handle, socket.type === 'udp4' ? '0.0.0.0' : '::', 0, native.FLAG_REUSEADDR);
+  if (err) return err;
+  native.unref(state.handle);
+  state.hasFd = true;
+  return 0;
+}
+
+// The binding turns the addresses into strings; an absent interface means "any" (native: '').
+function interfaceArg(interfaceAddress) {
+  return interfaceAddress === undefined || interfaceAddress === null ? '' : String(interfaceAddress);
+}
+
+function changeMembership(socket, add, multicastAddress, interfaceAddress) {
+  healthCheck(socket);
+  if (!multicastAddress) throw new ERR_MISSING_ARGS('multicastAddress');
+  const syscall = add ? 'addMembership' : 'dropMembership';
+  const group = String(multicastAddress);
+  const iface = interfaceArg(interfaceAddress);
+  let err = net.isIP(group) === 0 ? EINVAL : ensureFd(socket);
+  if (!err && iface !== '' && net.isIP(iface) === 0) err = EINVAL;
+  if (!err) err = native.membership(socket[kState].handle, add, group, iface);
+  if (err) throw errnoException(err, syscall);
+}
+
+function changeSourceMembership(socket, add, sourceAddress, groupAddress, interfaceAddress) {
+  healthCheck(socket);
+  validateString(sourceAddress, 'sourceAddress');
+  validateString(groupAddress, 'groupAddress');
+  const syscall = add ? 'addSourceSpecificMembership' : 'dropSourceSpecificMembership';
+  const iface = interfaceArg(interfaceAddress);
+  const family = net.isIP(groupAddress);
+  let err = family === 0 || net.isIP(sourceAddress) !== family ? EINVAL : ensureFd(socket);
+  if (!err && iface !== '' && net.isIP(iface) === 0) err = EINVAL;
+  if (!err) err = native.sourceMembership(socket[kState].handle, add, sourceAddress, groupAddress, iface);
+  if (err) throw errnoException(err, syscall);
+}
+
+Socket.prototype.addMembership = function (multicastAddress, interfaceAddress) {
+  changeMembership(this, true, multicastAddress, interfaceAddress);
+};
+
+Socket.prototype.dropMembership = function (multicastAddress, interfaceAddress) {
+  changeMembership(this, false, multicastAddress, interfaceAddress);
+};
+
+Socket.prototype.addSourceSpecificMembership = function (
+  sourceAddress, groupAddress, interfaceAddress) {
+  changeSourceMembership(this, true, sourceAddress, groupAddress, interfaceAddress);
+};
+
+Socket.prototype.dropSourceSpecificMembership = function (
+  sourceAddress, groupAddress, interfaceAddress) {
+  changeSourceMembership(this, false, sourceAddress, groupAddress, interfaceAddress);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Event loop reference, buffer sizes, queue sizes
+
+// A bound socket holds the loop while ref'd; the state is remembered for a socket not bound yet.
+Socket.prototype.ref = function () {
+  const state = this[kState];
+  if (state.handle !== null) {
+    state.refed = true;
+    if (state.bindState === BindState.BOUND) native.ref(state.handle);
+  }
+  return this;
+};
+
+Socket.prototype.unref = function () {
+  const state = this[kState];
+  if (state.handle !== null) {
+    state.refed = false;
+    if (state.bindState === BindState.BOUND) native.unref(state.handle);
+  }
+  return this;
+};
+
+Socket.prototype.setRecvBufferSize = function (size) {
+  bufferSize(this, size, true);
+};
+
+Socket.prototype.setSendBufferSize = function (size) {
+  bufferSize(this, size, false);
+};
+
+Socket.prototype.getRecvBufferSize = function () {
+  return bufferSize(this, 0, true);
+};
+
+Socket.prototype.getSendBufferSize = function () {
+  return bufferSize(this, 0, false);
+};
+
+Socket.prototype.getSendQueueSize = function () {
+  openHandle(this, 'getSendQueueSize');
+  return sendQueue.queuedBytes(this[kState].sendQueue);
+};
+
+Socket.prototype.getSendQueueCount = function () {
+  openHandle(this, 'getSendQueueCount');
+  return sendQueue.queuedCount(this[kState].sendQueue);
+};
+
+// ---------------------------------------------------------------------------------------------
+// DEP0112: the private members older Nodes still expose (with a deprecation warning); Node 26
+// removed them. Each Node gets what its builtin has.
+
+// Read from the builtin itself (getBuiltinModule is never redirected by the register hook).
+const builtinPrototype = (process.getBuiltinModule?.('node:dgram') ?? require('node:dgram')).Socket.prototype;
+
+function deprecatedAccessor(name, key) {
+  if (!Object.hasOwn(builtinPrototype, name)) return;
+  const message = `Socket.prototype.${name} is deprecated`;
+  Object.defineProperty(Socket.prototype, name, {
+    get: util.deprecate(function () { return this[kState][key]; }, message, 'DEP0112'),
+    set: util.deprecate(function (value) { this[kState][key] = value; }, message, 'DEP0112'),
+  });
+}
+
+deprecatedAccessor('_handle', 'handle');
+deprecatedAccessor('_receiving', 'receiving');
+deprecatedAccessor('_bindState', 'bindState');
+deprecatedAccessor('_queue', 'queue');
+deprecatedAccessor('_reuseAddr', 'reuseAddr');
+
+if (Object.hasOwn(builtinPrototype, '_healthCheck')) {
+  Socket.prototype._healthCheck = util.deprecate(function () {
+    healthCheck(this);
+  }, 'Socket.prototype._healthCheck() is deprecated', 'DEP0112');
+}
+
+if (Object.hasOwn(builtinPrototype, '_stopReceiving')) {
+  Socket.prototype._stopReceiving = util.deprecate(function () {
+    this[kState].receiving = false;
+  }, 'Socket.prototype._stopReceiving() is deprecated', 'DEP0112');
+}
+
+module.exports = { Socket, createSocket, drivers: Object.keys(DRIVERS) };
