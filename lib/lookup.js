@@ -1,15 +1,19 @@
 'use strict';
 
-// Name resolution for bind / connect / send. Like Node 26: the default lookup answers an IP literal
-// of the socket's family itself (on the next tick, so callers stay asynchronous) and asks
-// dns.lookup for anything else; an omitted address means the loopback of the socket's family.
+// Name resolution for bind / connect / send; an omitted address means the loopback of the socket's
+// family. Node 26's default lookup answers an IP literal of the socket's family itself (on the next
+// tick, so callers stay asynchronous) and asks dns.lookup for anything else; older Nodes ask
+// dns.lookup for everything. The results are the same, but what a non-string address throws and
+// whether a replaced dns.lookup sees literals differ, so each Node gets its builtin's behaviour.
 
 const net = require('node:net');
+
+const ANSWERS_LITERALS = Number(process.versions.node.split('.')[0]) >= 26;
 
 let dns; // loaded on the first host name, as the builtin does
 
 function defaultLookup(address, family, callback) {
-  if (net.isIP(address) === family) {
+  if (ANSWERS_LITERALS && net.isIP(address) === family) {
     process.nextTick(callback, null, address, family);
     return;
   }

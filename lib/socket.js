@@ -158,6 +158,7 @@ function Socket(type, listener) {
     bindState: BindState.UNBOUND,
     connectState: ConnectState.DISCONNECTED,
     hasFd: false, // bound, or bound implicitly by a membership call (libuv's deferred bind)
+    bindFailed: false, // bind(2) refused: libuv would keep its fd, unbound
     queue: undefined, // calls waiting for the bind to finish
     refed: true,
     reuseAddr: options?.reuseAddr,
@@ -226,7 +227,10 @@ function toPort(port) {
 
 function bindNative(socket, ip, port, flags) {
   if (!ipFitsType(ip, socket.type)) return EINVAL;
-  return native.bind(socket[kState].handle, ip, toPort(port), flags);
+  const state = socket[kState];
+  const err = native.bind(state.handle, ip, toPort(port), flags);
+  if (err) state.bindFailed = true;
+  return err;
 }
 
 function startReceiving(socket) {
@@ -651,10 +655,20 @@ Socket.prototype[Symbol.asyncDispose] = async function () {
 
 Socket.prototype.address = function () {
   healthCheck(this);
-  const out = native.localAddress(this[kState].handle);
-  if (typeof out === 'number') throw errnoException(out, 'getsockname');
+  const state = this[kState];
+  const out = native.localAddress(state.handle);
+  if (typeof out === 'number') {
+    // libuv keeps the fd whose bind(2) failed, and getsockname() on it reports the unbound
+    // wildcard address; the native side closes that fd, so we report what it would say.
+    if (state.bindFailed && !state.hasFd) return unboundAddress(this.type);
+    throw errnoException(out, 'getsockname');
+  }
   return out;
 };
+
+function unboundAddress(type) {
+  return type === 'udp4' ? { address: '0.0.0.0', family: 'IPv4', port: 0 } : { address: '::', family: 'IPv6', port: 0 };
+}
 
 Socket.prototype.remoteAddress = function () {
   healthCheck(this);
