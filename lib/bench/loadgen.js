@@ -64,11 +64,14 @@ class LoadGen {
     return nodeChild(this.node, 'receiver', { module: this.fallbackModule, ports, sampleMs: 10 }, { cpu, timeoutMs });
   }
 
-  /** Sends `size`-byte datagrams to port: rate 0 = as fast as possible; 'sample's have { t, sent }. */
-  flood({ port, size, rate = 0, durationMs, cpu, timeoutMs }) {
+  /**
+   * Sends `size`-byte datagrams to port: rate 0 = as fast as possible (with GSO unless gso is
+   * false); 'sample's have { t, sent }.
+   */
+  flood({ port, size, rate = 0, gso = true, durationMs, cpu, timeoutMs }) {
     if (this.native) {
       return new Child('flood', this.nativePath,
-        ['flood', '--dest', `127.0.0.1:${port}`, '--size', String(size), '--rate', String(rate),
+        ['flood', '--dest', `127.0.0.1:${port}`, '--size', String(size), '--rate', String(rate), '--gso', gso ? '1' : '0',
           '--duration-ms', String(durationMs), '--sample-ms', '10'],
         { cpu, timeoutMs });
     }

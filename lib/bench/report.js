@@ -66,7 +66,7 @@ function buildNotes(rows, { nativeLoadgen }) {
     }
     if (r.metric === 'dropFraction' && r.group === 2) {
       const least = Math.min(...r.perSubject.map((s) => s.min ?? 1));
-      if (least < 0.05) notes.push(`${r.cell}: a receiver kept up with the flood (dropped ${(least * 100).toFixed(1)}%): it measured the flooder, not the receiver.`);
+      if (least < 0.05) notes.push(`${r.cell}: a receiver kept up with the flood (dropped ${(least * 100).toFixed(1)}%): its delivered/s is the flooder's rate, a lower bound.`);
     }
   }
   return notes;
