@@ -32,11 +32,17 @@ process.on('uncaughtExceptionMonitor', (err) => {
 });
 `;
 
-function runChild(moduleSpec, body, { timeoutMs = 5000, execPath = process.execPath } = {}) {
+// env: variables to set (undefined: remove) in the child, on top of this process's environment.
+function runChild(moduleSpec, body, { timeoutMs = 5000, execPath = process.execPath, env = {} } = {}) {
+  const childEnv = { ...process.env, DGRAM_UNDER_TEST: moduleSpec, NODE_OPTIONS: '' };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(execPath, ['-e', PRELUDE + body], {
-      env: { ...process.env, DGRAM_UNDER_TEST: moduleSpec, NODE_OPTIONS: '' },
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

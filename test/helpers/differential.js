@@ -353,8 +353,8 @@ async function runBoth(scenario, options = {}) {
 async function assertSame(scenario, options) {
   const { builtin, subject } = await runBoth(scenario, options);
   if (process.env.DIFF_DUMP) process.stderr.write(`--- node:dgram log\n${builtin.join('\n')}\n`);
-  assert.deepStrictEqual(subject, builtin,
-    undefined /* keep node's line diff: + turbo-dgram (actual), - node:dgram (expected) */);
+  // No message argument: node's line diff is the message (+ turbo-dgram actual, - node:dgram expected).
+  assert.deepStrictEqual(subject, builtin);
   return builtin;
 }
 
