@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the Rust addon and copies it to the one fixed path lib/native.js loads: build/turbo_dgram.node
+# Also builds the benchmark's native load generator: build/turbo-dgram-flood
 #
 # Usage: bash native-build.sh [--debug]
 #   --debug   build without optimisations (faster to compile, for development only)
 # Environment: CARGO (cargo binary to use, default: cargo on PATH or ~/.cargo/bin/cargo)
 set -euo pipefail
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 
 profile=release
 case "${1:-}" in
@@ -37,7 +38,7 @@ fi
 flags=()
 [ "$profile" = release ] && flags+=(--release)
 echo "turbo-dgram: building the native addon ($profile) with $("$cargo" --version)..." >&2
-if ! "$cargo" build "${flags[@]}" --lib --locked 2>&1 | sed 's/^/  /' >&2; then
+if ! "$cargo" build "${flags[@]}" --locked 2>&1 | sed 's/^/  /' >&2; then
   cat >&2 <<'MSG'
 turbo-dgram: the native addon failed to build (see cargo's output above).
   It needs a Rust toolchain (stable, https://rustup.rs) and a C linker (gcc or clang).
@@ -49,4 +50,6 @@ target_dir="${CARGO_TARGET_DIR:-$here/target}"
 mkdir -p "$here/build"
 cp "$target_dir/$profile/libturbo_dgram.so" "$here/build/turbo_dgram.node.tmp"
 mv -f "$here/build/turbo_dgram.node.tmp" "$here/build/turbo_dgram.node"
-echo "turbo-dgram: addon ready at build/turbo_dgram.node" >&2
+cp "$target_dir/$profile/turbo-dgram-flood" "$here/build/turbo-dgram-flood.tmp"
+mv -f "$here/build/turbo-dgram-flood.tmp" "$here/build/turbo-dgram-flood"
+echo "turbo-dgram: addon ready at build/turbo_dgram.node (load generator: build/turbo-dgram-flood)" >&2
