@@ -7,7 +7,7 @@
 # Environment: CARGO (cargo binary to use, default: cargo on PATH or ~/.cargo/bin/cargo)
 set -euo pipefail
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
 
 profile=release
 case "${1:-}" in
