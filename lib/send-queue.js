@@ -1,13 +1,17 @@
 'use strict';
 
 // Collects the datagrams that send() resolved during one tick and hands each socket's share to the
-// kernel with one native.send call (sendmmsg) at the end of the tick. process.nextTick is the
-// builtin's own timing: its send does the address lookup and the send on the next tick, and runs
-// the callback on the tick after that, so callbacks and the user's nextTicks keep their order.
+// kernel with one native.send call (sendmmsg) at the end of the tick.
 //
-// A queue belongs to one socket. Datagrams the kernel took at once ([0, k) of a native.send) get
-// their callbacks on the next tick, like a synchronous uv_udp_try_send; the rest wait in the
-// reactor and complete through onSendDone(), in order.
+// Timing follows the builtin. Its send passes a datagram to the kernel as soon as the address is
+// resolved (synchronously for a connected socket) and schedules the callback with nextTick right
+// then. We schedule the callback at the same moment, behind the flush (which is always queued
+// earlier), so callbacks keep their place among the user's own nextTicks; the callback reads the
+// outcome the flush recorded. A datagram the kernel did not take at once waits in the reactor, and
+// its callback runs when the reactor reports it (KIND_SEND_DONE), as an I/O completion.
+//
+// close() and disconnect() flush the socket first: the builtin's datagrams were already with the
+// kernel by then.
 
 const native = require('./native');
 const { exceptionWithHostPort } = require('./errors');
@@ -22,15 +26,16 @@ function createSendQueue(handle) {
   return {
     handle,
     bufs: [],
-    ips: [],   // null entries: a connected socket's datagrams (no destination)
+    ips: [], // null entries: a connected socket's datagrams (no destination)
     ports: [],
-    requests: [], // { callback, address, port } per datagram: what the callback and errors need
+    requests: [],
     bytes: 0,
     inflight: [], // requests of datagrams the reactor holds, oldest first
   };
 }
 
-// `request.address` / `request.port` are what the user passed: they name the peer in errors.
+// request: { callback, address, port } with address / port as the user gave them (they name the
+// peer in errors). The queue adds `result` (bytes or -errno) and `waiting` (callback due).
 function enqueueDatagram(queue, buf, ip, port, request) {
   queue.bufs.push(buf);
   queue.ips.push(ip);
@@ -42,32 +47,35 @@ function enqueueDatagram(queue, buf, ip, port, request) {
     flushScheduled = true;
     process.nextTick(flushAll);
   }
+  if (request.callback !== undefined) process.nextTick(settle, request);
 }
 
 function flushAll() {
   flushScheduled = false;
-  for (const queue of flushing) {
-    flushing.delete(queue);
-    flushQueue(queue);
-  }
+  for (const queue of flushing) flushSendQueue(queue);
 }
 
-function flushQueue(queue) {
+function flushSendQueue(queue) {
+  flushing.delete(queue);
   const { bufs, ips, ports, requests } = queue;
+  if (bufs.length === 0) return;
   queue.bufs = [];
   queue.ips = [];
   queue.ports = [];
   queue.requests = [];
   queue.bytes = 0;
-  // A connected socket sends without destinations; native.send takes one kind per call, so a tick
-  // that saw the socket connect between sends is split into runs.
+  // native.send takes destinations for all datagrams or for none (connected); a tick in which the
+  // socket connected between sends is sent as runs of one kind.
   let start = 0;
   while (start < bufs.length) {
     const connected = ips[start] === null;
     let end = start + 1;
     while (end < bufs.length && (ips[end] === null) === connected) end++;
-    sendRun(queue, bufs.slice(start, end), connected ? null : ips.slice(start, end),
-      connected ? null : ports.slice(start, end), requests, start);
+    const whole = start === 0 && end === bufs.length;
+    sendRun(queue, whole ? bufs : bufs.slice(start, end),
+      connected ? null : (whole ? ips : ips.slice(start, end)),
+      connected ? null : (whole ? ports : ports.slice(start, end)),
+      requests, start);
     start = end;
   }
 }
@@ -75,27 +83,33 @@ function flushQueue(queue) {
 function sendRun(queue, bufs, ips, ports, requests, first) {
   if (results.length < bufs.length) results = new Int32Array(bufs.length * 2);
   const done = native.send(queue.handle, bufs, ips, ports, results);
-  for (let i = 0; i < done; i++) {
-    const request = requests[first + i];
-    if (request.callback !== undefined) process.nextTick(complete, request, results[i]);
-  }
+  for (let i = 0; i < done; i++) requests[first + i].result = results[i];
   for (let i = done; i < bufs.length; i++) queue.inflight.push(requests[first + i]);
 }
 
-function complete(request, result) {
+// The callback's tick: run it if the outcome is known, else when the reactor reports it.
+function settle(request) {
+  if (request.result === undefined) request.waiting = true;
+  else complete(request);
+}
+
+function complete(request) {
+  const { result } = request;
   if (result < 0) request.callback(exceptionWithHostPort(result, 'send', request.address, request.port));
   else request.callback(null, result);
 }
 
-// KIND_SEND_DONE: outcomes of the oldest in-flight datagrams, in order. Each callback runs as its
-// own I/O completion would; if one throws, the rest still complete on the next tick.
+// KIND_SEND_DONE: outcomes of the oldest in-flight datagrams, in order. If a callback throws, the
+// rest still complete, on the next tick.
 function onSendDone(queue, outcomes, from = 0) {
   for (let i = from; i < outcomes.length; i++) {
     const request = queue.inflight.shift();
-    if (request === undefined || request.callback === undefined) continue;
+    if (request === undefined) return;
+    request.result = outcomes[i];
+    if (!request.waiting) continue;
     let threw = true;
     try {
-      complete(request, outcomes[i]);
+      complete(request);
       threw = false;
     } finally {
       if (threw && i + 1 < outcomes.length) process.nextTick(onSendDone, queue, outcomes, i + 1);
@@ -103,23 +117,15 @@ function onSendDone(queue, outcomes, from = 0) {
   }
 }
 
-// The socket closed. Datagrams not yet flushed are dropped silently, as the builtin drops sends
-// whose lookup finishes after close(). Those the reactor held are cancelled: libuv completes them
-// with ECANCELED while it closes the handle, after the 'close' event.
-function discardSendQueue(queue) {
-  flushing.delete(queue);
-  queue.bufs = [];
-  queue.ips = [];
-  queue.ports = [];
-  queue.requests = [];
-  queue.bytes = 0;
-  const cancelled = queue.inflight.filter((request) => request.callback !== undefined);
+// The socket is closing: its datagrams go to the kernel first (call before native.close).
+// Afterwards, what the reactor still held is cancelled: libuv completes such sends with ECANCELED
+// while it closes the handle, after the 'close' event.
+function cancelInflight(queue) {
+  const cancelled = queue.inflight;
   queue.inflight = [];
-  if (cancelled.length > 0) {
-    setImmediate(() => {
-      for (const request of cancelled) complete(request, ECANCELED);
-    });
-  }
+  for (const request of cancelled) request.result = ECANCELED;
+  const due = cancelled.filter((request) => request.waiting);
+  if (due.length > 0) setImmediate(() => { for (const request of due) complete(request); });
 }
 
 // What has not reached the kernel yet: this tick's datagrams plus what the reactor holds.
@@ -132,9 +138,10 @@ function queuedCount(queue) {
 }
 
 module.exports = {
+  cancelInflight,
   createSendQueue,
-  discardSendQueue,
   enqueueDatagram,
+  flushSendQueue,
   onSendDone,
   queuedBytes,
   queuedCount,

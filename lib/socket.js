@@ -52,6 +52,7 @@ const BindState = { UNBOUND: 0, BINDING: 1, BOUND: 2 };
 const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
 
 const EINVAL = -22;
+const ENOPROTOOPT = -92;
 const BUFFER_TYPES = ['Buffer', 'TypedArray', 'DataView', 'string'];
 const DRIVERS = { thread: native.DRIVER_THREAD, inline: native.DRIVER_INLINE };
 
@@ -262,8 +263,11 @@ function bufferSize(socket, size, receive) {
   if (size >>> 0 !== size) throw new ERR_SOCKET_BAD_BUFFER_SIZE();
   const handle = openHandle(socket, 'bufferSize');
   const option = receive ? native.OPT_RCVBUF : native.OPT_SNDBUF;
-  // As uv_{recv,send}_buffer_size: 0 asks for the current size, anything else sets it.
-  const ret = size === 0 ? native.getOption(handle, option) : native.setOption(handle, option, size);
+  // As uv_{recv,send}_buffer_size: 0 asks for the current size, anything else sets it. The binding
+  // hands libuv the size as a C int, and libuv refuses the negative ones sizes over 2^31-1 become.
+  let ret;
+  if (size === 0) ret = native.getOption(handle, option);
+  else ret = size > 0x7FFFFFFF ? EINVAL : native.setOption(handle, option, size);
   if (ret < 0) throw socketBufferSizeError(ret, receive ? 'uv_recv_buffer_size' : 'uv_send_buffer_size');
   return ret;
 }
@@ -490,7 +494,9 @@ Socket.prototype.connectSync = function (port, address) {
 Socket.prototype.disconnect = function () {
   const state = this[kState];
   if (state.connectState !== ConnectState.CONNECTED) throw new ERR_SOCKET_DGRAM_NOT_CONNECTED();
-  const err = native.disconnect(openHandle(this, 'disconnect'));
+  const handle = openHandle(this, 'disconnect');
+  sendQueue.flushSendQueue(state.sendQueue); // the builtin sent them while still connected
+  const err = native.disconnect(handle);
   if (err) throw errnoException(err, 'connect');
   state.connectState = ConnectState.DISCONNECTED;
 };
@@ -633,10 +639,11 @@ Socket.prototype.close = function (callback) {
   }
   healthCheck(this);
   state.receiving = false;
+  sendQueue.flushSendQueue(state.sendQueue);
   native.close(state.handle);
   state.handle = null;
   socketsById.delete(state.id);
-  sendQueue.discardSendQueue(state.sendQueue);
+  sendQueue.cancelInflight(state.sendQueue);
   process.nextTick(emitClose, this);
   return this;
 };
@@ -747,8 +754,11 @@ function changeMembership(socket, add, multicastAddress, interfaceAddress) {
   const syscall = add ? 'addMembership' : 'dropMembership';
   const group = String(multicastAddress);
   const iface = interfaceArg(interfaceAddress);
-  let err = net.isIP(group) === 0 ? EINVAL : ensureFd(socket);
-  if (!err && iface !== '' && net.isIP(iface) === 0) err = EINVAL;
+  const family = net.isIP(group);
+  let err = family === 0 ? EINVAL : ensureFd(socket);
+  // libuv asks for an IPv6 membership on the IPv4 socket, and the kernel has no such option there.
+  if (!err && family === 6 && socket.type === 'udp4') err = ENOPROTOOPT;
+  if (!err && iface !== '' && net.isIP(iface) !== family) err = EINVAL;
   if (!err) err = native.membership(socket[kState].handle, add, group, iface);
   if (err) throw errnoException(err, syscall);
 }
@@ -761,7 +771,7 @@ function changeSourceMembership(socket, add, sourceAddress, groupAddress, interf
   const iface = interfaceArg(interfaceAddress);
   const family = net.isIP(groupAddress);
   let err = family === 0 || net.isIP(sourceAddress) !== family ? EINVAL : ensureFd(socket);
-  if (!err && iface !== '' && net.isIP(iface) === 0) err = EINVAL;
+  if (!err && iface !== '' && net.isIP(iface) !== family) err = EINVAL;
   if (!err) err = native.sourceMembership(socket[kState].handle, add, sourceAddress, groupAddress, iface);
   if (err) throw errnoException(err, syscall);
 }
