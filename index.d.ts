@@ -15,13 +15,30 @@
 import * as dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 
-export type { BindOptions, RemoteInfo, SocketOptions, SocketType } from 'node:dgram';
+export type { BindOptions, RemoteInfo, SocketType } from 'node:dgram';
 
 /** Options of {@link Socket.bindSync}: numeric IP addresses only, no DNS. */
 export interface BindSyncOptions {
   port?: number | undefined;
   address?: string | undefined;
 }
+
+/**
+ * createSocket()'s options: @types/node's, plus turbo-dgram's opt-in `driver` (see the extras
+ * below). Every dgram.SocketOptions is one of these.
+ */
+export interface SocketOptions extends dgram.SocketOptions {
+  /**
+   * Extra: how this socket's datagrams reach JavaScript. `'thread'` (the default, unless
+   * TURBO_DGRAM_DRIVER says otherwise): the reactor thread drains the kernel queue as data
+   * arrives and wakes JS once per batch. `'inline'`: the reactor is turned from Node's own event
+   * loop, with no thread hop.
+   */
+  driver?: ReceiveDriver | undefined;
+}
+
+/** Extra: the receive drivers createSocket({ driver }) accepts. */
+export type ReceiveDriver = 'thread' | 'inline';
 
 /** The `'message'` listener that createSocket() takes: exactly @types/node's. */
 export type MessageListener = NonNullable<Parameters<typeof dgram.createSocket>[1]>;
@@ -39,12 +56,20 @@ export declare class Socket extends dgram.Socket {
   connectSync(port: number, address?: string): void;
 
   // ---------------------------------------------------------------------------------------------
-  // Extras: turbo-dgram's additions to the node:dgram API. New names only; declared optional so
-  // that a builtin dgram.Socket still type-checks where a turbo-dgram Socket is expected (use
-  // `socket.getStats?.()`, or a non-null assertion on a socket known to come from turbo-dgram).
-  // Only what lib/ implements is declared here.
+  // Extras: turbo-dgram's methods beyond the node:dgram API. New names only, and declared as
+  // optional members (`name?(...): T`) so that a builtin dgram.Socket still type-checks where a
+  // turbo-dgram Socket is expected; call them as `socket.name?.()`, or with `!` on a socket known
+  // to come from turbo-dgram. Only what lib/socket.js implements is declared here: none yet
+  // (the native counters behind a future getStats() exist, the JS method does not).
   // ---------------------------------------------------------------------------------------------
 }
 
 export declare function createSocket(type: dgram.SocketType, callback?: MessageListener): Socket;
-export declare function createSocket(options: dgram.SocketOptions, callback?: MessageListener): Socket;
+export declare function createSocket(options: SocketOptions, callback?: MessageListener): Socket;
+
+// -----------------------------------------------------------------------------------------------
+// Extras beside the node:dgram exports.
+// -----------------------------------------------------------------------------------------------
+
+/** The receive drivers this build offers, for createSocket({ driver }). */
+export declare const drivers: readonly ReceiveDriver[];

@@ -7,11 +7,13 @@
 //   errors.ts  wrong usage, each line marked @ts-expect-error (tsc fails on any that compiles)
 //   wrong.ts   the control: unmarked wrong usage that tsc must reject, so a check that saw
 //              nothing (or saw turbo-dgram as `any`) cannot pass
+// Then index.d.ts against lib/ itself: it declares exactly the names lib/ exports.
 // The fixtures import 'turbo-dgram' by name: TypeScript resolves the package's own "exports"
 // (self-reference), as it resolves the installed package for a user.
 
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('node:fs');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 
@@ -45,4 +47,32 @@ test('control: tsc rejects unmarked wrong usage of turbo-dgram', { timeout: 150_
   ], output);
   assert.match(output, /wrong\.ts\(6,30\): error TS2769/);
   assert.match(output, /wrong\.ts\(7,7\): error TS2322/);
+});
+
+// index.d.ts declares what lib/ exports, no more and no less: the module's names, and the public
+// Socket methods (those @types/node declares for dgram.Socket, plus index.d.ts's own).
+function declaredNames(file, pattern) {
+  const text = fs.readFileSync(file, 'utf8');
+  return new Set(Array.from(text.matchAll(pattern), (m) => m[1]));
+}
+
+test('index.d.ts declares exactly what lib/ exports', () => {
+  const turbo = require(REPO);
+  const indexDts = path.join(REPO, 'index.d.ts');
+  const moduleNames = declaredNames(indexDts, /^export declare (?:function|class|const) (\w+)/gm);
+  assert.deepStrictEqual(Object.keys(turbo).sort(), [...moduleNames].sort());
+
+  // Methods: four-space (@types/node) or two-space (index.d.ts) indented `name(` / `name?(`.
+  const methodPattern = /^ {2,8}(\w+)\??\(/gm;
+  const nodeDts = path.join(REPO, 'node_modules', '@types', 'node', 'dgram.d.ts');
+  const declared = new Set([...declaredNames(nodeDts, methodPattern), ...declaredNames(indexDts, methodPattern)]);
+  // sendto() is deprecated and undocumented; @types/node leaves it out, and so do we.
+  const undeclaredOnPurpose = new Set(['constructor', 'sendto']);
+  const implemented = Object.getOwnPropertyNames(turbo.Socket.prototype)
+    .filter((name) => !name.startsWith('_') && !undeclaredOnPurpose.has(name));
+  assert.deepStrictEqual(implemented.filter((name) => !declared.has(name)), [],
+    'public Socket methods of lib/ that no declaration covers');
+  const ownDeclared = [...declaredNames(indexDts, methodPattern)];
+  assert.deepStrictEqual(ownDeclared.filter((name) => typeof turbo.Socket.prototype[name] !== 'function'), [],
+    'methods index.d.ts declares that lib/ lacks');
 });

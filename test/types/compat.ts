@@ -113,3 +113,9 @@ async function disposal(): Promise<void> {
 
 import register = require('turbo-dgram/register');
 const hookOn: boolean = register.active;
+
+// Extras: opt-in option and the drivers list; a dgram.SocketOptions is still accepted as is.
+const inline: turbo.Socket = turbo.createSocket({ type: 'udp4', driver: 'inline' });
+const fromNodeOptions: turbo.SocketOptions = options;
+const driverNames: readonly turbo.ReceiveDriver[] = turbo.drivers;
+const firstDriver: 'thread' | 'inline' | undefined = turbo.drivers[0];

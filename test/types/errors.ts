@@ -46,3 +46,9 @@ s.on('error', (err) => {
 });
 // @ts-expect-error: node:dgram's private fields are not part of the API
 s._handle;
+
+// Extras.
+// @ts-expect-error: not a receive driver
+turbo.createSocket({ type: 'udp4', driver: 'epoll' });
+// @ts-expect-error: node:dgram's createSocket does not take turbo-dgram's options type
+const nodeOnly: import('node:dgram').SocketOptions = { type: 'udp4', driver: 'thread' };
