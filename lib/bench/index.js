@@ -21,7 +21,7 @@ const { renderSvg } = require('./svg');
 const RUN_OVERHEAD_MS = 250;
 // --quick must finish within 90 s and the full run within 10 minutes: past these estimates
 // (more modules or drivers than two), repetitions are reduced, unless --reps was given.
-const BUDGET_MS = { quick: 75000, full: 540000 };
+const BUDGET_MS = { quick: 70000, full: 500000 };
 const MIN_REPS = { quick: 2, full: 3 };
 
 /**
@@ -59,7 +59,7 @@ async function probe(node, module, driver) {
 }
 
 function estimateRunMs(cell, o) {
-  if (cell.group === 5) return Math.max(o.windowMs, 1000) + 300 + RUN_OVERHEAD_MS;
+  if (cell.group === 5) return Math.max(o.windowMs, o.quick ? 600 : 1000) + 300 + RUN_OVERHEAD_MS;
   return o.warmupMs + o.windowMs + RUN_OVERHEAD_MS;
 }
 

@@ -10,7 +10,7 @@ turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
 
   --quick              a short run (about a minute: 64 B only, 3 repetitions, short windows)
   --reps N             repetitions of every cell (default 5, quick 3)
-  --window-ms N        measuring window of each run (default 1000, quick 250)
+  --window-ms N        measuring window of each run (default 1000, quick 200)
   --warmup-ms N        warm-up before the window (default 300, quick 100)
   --only LIST          comma-separated scenario numbers (1-7) or id fragments (e.g. "2,echo")
   --list               print the scenario cells and exit
@@ -101,7 +101,7 @@ function parseArgs(argv) {
     }
   }
   o.reps ??= o.quick ? 3 : 5;
-  o.windowMs ??= o.quick ? 250 : 1000;
+  o.windowMs ??= o.quick ? 200 : 1000;
   o.warmupMs ??= o.quick ? 100 : 300;
   return o;
 }

@@ -228,9 +228,9 @@ function stallCell({ size, rate, everyMs, forMs }) {
     params: { size, rate, everyMs, forMs },
     metrics: [metric('deliveredFraction', { chart: true })],
     async run(ctx, subject) {
-      // At least ten stall periods whatever the window: with fewer, where the first stall falls
-      // relative to the start of the flood moves the result by several percent.
-      const floodMs = Math.max(ctx.opts.windowMs, 10 * everyMs);
+      // At least ten stall periods whatever the window (six in --quick): with fewer, where the
+      // first stall falls relative to the start of the flood moves the result by several percent.
+      const floodMs = Math.max(ctx.opts.windowMs, (ctx.opts.quick ? 6 : 10) * everyMs);
       const budget = floodMs + 15000;
       return withChildren(async (track) => {
         const rx = track(subjectChild(ctx, subject, 'receiver',
