@@ -131,3 +131,36 @@ test('an exception thrown in a message listener is an uncaught exception', T, as
   `);
   assert.strictEqual(builtin.code, 1);
 });
+
+test('a message listener that throws, with an uncaughtException handler: the rest of the burst still arrives', T, async () => {
+  const { builtin } = await childBoth(`
+    let seen = 0;
+    process.on('uncaughtException', (err) => out('uncaughtException', err.message));
+    const r = dgram.createSocket('udp4');
+    r.on('message', (msg) => {
+      seen++;
+      if (msg.toString() === 'd2' || msg.toString() === 'd7') throw new Error('listener threw on ' + msg);
+      if (seen === 10) { out('all ten seen'); r.close(); s.close(); }
+    });
+    let s;
+    r.bind(0, '127.0.0.1', () => {
+      s = dgram.createSocket('udp4');
+      for (let i = 0; i < 10; i++) s.send('d' + i, r.address().port, '127.0.0.1');
+    });
+    setTimeout(() => { out('timeout, seen', seen); process.exit(3); }, 3000).unref();
+    process.on('exit', (code) => out('exit', code, seen));
+  `);
+  assert.ok(builtin.stdout.includes('["all ten seen"]'), builtin.stdout.join('\n'));
+});
+
+test('an exception thrown in a send callback is an uncaught exception', T, async () => {
+  const { builtin } = await childBoth(`
+    const r = dgram.createSocket('udp4');
+    r.bind(0, '127.0.0.1', () => {
+      const s = dgram.createSocket('udp4');
+      s.send('x', r.address().port, '127.0.0.1', () => { throw new Error('send callback threw'); });
+    });
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.strictEqual(builtin.code, 1);
+});

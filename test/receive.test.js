@@ -126,3 +126,100 @@ test('a worker thread\'s sockets: receive in the worker, closed when it exits, m
   }, { timeout: 15000 });
   assertLogHas(log, "'worker messages', [ [ 'worker got', 'to the worker' ] ]", "'worker exit code', 0", "'again', 'listening'", "'main', 'message'");
 });
+
+test('close() inside a message listener: no later datagram of the same burst is delivered', T, async () => {
+  const log = await assertSame(async (ctx) => {
+    const r = ctx.socket('R', 'udp4');
+    const rport = await ctx.bound(r);
+    const s = ctx.socket('S', 'udp4');
+    await ctx.bound(s);
+    let seen = 0;
+    r.on('message', (msg) => {
+      seen++;
+      ctx.log('R message', msg.toString());
+      if (seen === 5) {
+        r.close();
+        ctx.log('closed inside the listener');
+      }
+    });
+    r.on('close', () => ctx.log('R close'));
+    const closed = ctx.once(r, 'close', 3000);
+    // All 30 are sent in one tick, so they reach R's queue before R handles any of them.
+    for (let i = 0; i < 30; i++) s.send(`d${i}`, rport, '127.0.0.1');
+    await closed;
+    await ctx.delay(100);
+  });
+  assertLogHas(log, "'R message', 'd4'", "'closed inside the listener'", "'R close'");
+});
+
+test('removing the message listener mid-burst: the rest of the burst is not delivered to a later listener', T, async () => {
+  const log = await assertSame(async (ctx) => {
+    const r = ctx.socket('R', 'udp4');
+    const rport = await ctx.bound(r);
+    const s = ctx.socket('S', 'udp4');
+    await ctx.bound(s);
+    let seen = 0;
+    const first = (msg) => {
+      ctx.log('first listener', msg.toString());
+      if (++seen === 3) r.removeListener('message', first);
+    };
+    r.on('message', first);
+    for (let i = 0; i < 20; i++) s.send(`d${i}`, rport, '127.0.0.1');
+    await ctx.delay(200);
+    const second = ctx.once(r, 'message');
+    r.on('message', (msg) => ctx.log('second listener', msg.toString()));
+    s.send('after', rport, '127.0.0.1');
+    await second;
+  });
+  assertLogHas(log, "'first listener', 'd2'", "'second listener', 'after'");
+});
+
+test('a listener added by a message listener gets the next datagram of the same burst', T, async () => {
+  const log = await assertSame(async (ctx) => {
+    const r = ctx.socket('R', 'udp4');
+    const rport = await ctx.bound(r);
+    const s = ctx.socket('S', 'udp4');
+    await ctx.bound(s);
+    let n = 0;
+    r.on('message', (msg) => {
+      ctx.log('A', msg.toString());
+      if (++n === 2) r.on('message', (m) => ctx.log('B', m.toString()));
+    });
+    for (let i = 0; i < 5; i++) s.send(`d${i}`, rport, '127.0.0.1');
+    await ctx.until(() => n === 5, 3000, 'five datagrams');
+  });
+  assertLogHas(log, "'A', 'd1'", "'A', 'd2'", "'B', 'd2'");
+});
+
+test('a dual-stack udp6 socket on :: receives from IPv4: rinfo is IPv4-mapped', T, async () => {
+  const log = await assertSame(async (ctx) => {
+    const r = ctx.socket('R', 'udp6');
+    ctx.watch(r, 'R', ['message', 'error']);
+    const rport = await ctx.bound(r, 0, '::');
+    const s = ctx.socket('S', 'udp4');
+    const got = ctx.once(r, 'message');
+    s.send('from v4', rport, '127.0.0.1');
+    await got;
+    const got6 = ctx.once(r, 'message');
+    const s6 = ctx.socket('S6', 'udp6');
+    s6.send('from v6', rport, '::1');
+    await got6;
+  });
+  assertLogHas(log, "address: '::ffff:127.0.0.1', family: 'IPv6'");
+});
+
+test('500 sockets bound and closed one after another', { timeout: 60000 }, async () => {
+  const log = await assertSame(async (ctx) => {
+    let listened = 0;
+    let closed = 0;
+    for (let i = 0; i < 500; i++) {
+      const s = ctx.dgram.createSocket(i % 2 ? 'udp6' : 'udp4');
+      await new Promise((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(0, i % 2 ? '::1' : '127.0.0.1', () => { listened++; s.close(() => { closed++; resolve(); }); });
+      });
+    }
+    ctx.log('listened', listened, 'closed', closed);
+  }, { timeout: 40000 });
+  assertLogHas(log, "'listened', 500, 'closed', 500");
+});
