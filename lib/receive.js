@@ -17,8 +17,8 @@ function createReceiveState() {
   return { backlog: [], resumeScheduled: false };
 }
 
-// receiving: { socket, state } where state.handle is null once closed and state.receiveBlockList
-// is the socket's net.BlockList, if any.
+// state: the socket's private state; state.handle is null once closed, state.receive holds the
+// backlog, state.receiveBlockList is the socket's net.BlockList, if any.
 function onReceiveBatch(socket, state, data, meta, peers) {
   const receive = state.receive;
   receive.backlog.push({ data, meta, peers, index: 0, offset: 0 });
