@@ -106,6 +106,12 @@ function defaultDriver() {
   return 'thread';
 }
 
+// events.addAbortListener arrived in Node 20.5; the fallback does the same for 20.0 - 20.4.
+const addAbortListener = EventEmitter.addAbortListener ?? ((signal, listener) => {
+  signal.addEventListener('abort', listener, { once: true });
+  return { [Symbol.dispose]() { signal.removeEventListener('abort', listener); } };
+});
+
 function isBlockList(value) {
   return typeof net.BlockList.isBlockList === 'function' ?
     net.BlockList.isBlockList(value) : value instanceof net.BlockList;
@@ -181,7 +187,7 @@ function Socket(type, listener) {
     if (signal.aborted) {
       onAborted();
     } else {
-      const disposable = EventEmitter.addAbortListener(signal, onAborted);
+      const disposable = addAbortListener(signal, onAborted);
       this.once('close', disposable[Symbol.dispose]);
     }
   }
