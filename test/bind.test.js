@@ -277,3 +277,16 @@ function show(v) {
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   return JSON.stringify(v);
 }
+
+test('bind({ fd }) with bad descriptors', T, async () => {
+  const log = await assertSame(async (ctx) => {
+    for (const fd of [-1, 1.5, 'x', 2 ** 31, null]) {
+      const s = ctx.socket(`S(${show(fd)})`, 'udp4');
+      ctx.watch(s);
+      let threw = true;
+      ctx.call(`bind({ fd: ${show(fd)} })`, () => { const r = s.bind({ fd }); threw = false; return r; });
+      if (!threw) await Promise.race([ctx.once(s, 'listening').catch(() => {}), ctx.delay(300)]);
+    }
+  });
+  assertLogHas(log, 'bind({ fd: -1 })');
+});

@@ -171,3 +171,20 @@ test('an unref()ed socket still receives while something else keeps the loop ali
   });
   assertLogHas(log, "'R', 'message'");
 });
+
+test('close() in the same tick as ten sends with callbacks: which callbacks run, in what order with close', T, async () => {
+  const log = await assertSame(async (ctx) => {
+    const r = ctx.socket('R', 'udp4');
+    const rport = await ctx.bound(r);
+    let received = 0;
+    r.on('message', () => { received++; });
+    const s = ctx.socket('S', 'udp4');
+    await ctx.bound(s);
+    for (let i = 0; i < 10; i++) s.send(`d${i}`, rport, '127.0.0.1', (err, n) => ctx.log(`send callback ${i}`, err, n));
+    s.close(() => ctx.log('close callback'));
+    ctx.log('close returned');
+    await ctx.delay(300);
+    ctx.log('the peer received', received);
+  });
+  assertLogHas(log, "'close returned'", "'close callback'");
+});

@@ -464,3 +464,35 @@ test('send after close throws ERR_SOCKET_DGRAM_NOT_RUNNING; no callback runs', T
   });
   assertLogHas(log, 'ERR_SOCKET_DGRAM_NOT_RUNNING');
 });
+
+test('getSendQueueSize / getSendQueueCount right after send(), in the same tick and later', T, async () => {
+  await assertSame(async (ctx) => {
+    const { r, s, rport } = await pair(ctx, 'udp4', { watchReceiver: false });
+    let received = 0;
+    r.on('message', () => { received++; });
+    for (let i = 0; i < 5; i++) s.send(Buffer.alloc(100), rport, '127.0.0.1');
+    ctx.log('same tick', s.getSendQueueSize(), s.getSendQueueCount());
+    await new Promise((resolve) => process.nextTick(resolve));
+    ctx.log('next tick', s.getSendQueueSize(), s.getSendQueueCount());
+    await ctx.until(() => received === 5, 2000, 'five datagrams');
+    ctx.log('after delivery', s.getSendQueueSize(), s.getSendQueueCount());
+  });
+});
+
+test("the send callback's `this`, and the listeners' `this`", T, async () => {
+  await assertSame(async (ctx) => {
+    const { s, rport } = await pair(ctx, 'udp4', { watchReceiver: false });
+    await new Promise((resolve) => s.send('x', rport, '127.0.0.1', function (...args) {
+      ctx.log('send callback this', this === s ? 'the socket' : this === undefined ? 'undefined' : typeof this, args.length);
+      resolve();
+    }));
+    const t = ctx.socket('T', 'udp4');
+    t.on('listening', function (...args) { ctx.log('listening this is T', this === t, args.length); });
+    t.on('error', function (...args) { ctx.log('error this is T', this === t, args.length); });
+    await ctx.bound(t);
+    const u = ctx.socket('U', 'udp4');
+    u.on('error', function (...args) { ctx.log('error this is U', this === u, args.length); });
+    u.bind(t.address().port, '127.0.0.1');
+    await ctx.delay(100);
+  });
+});
