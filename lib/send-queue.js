@@ -93,10 +93,11 @@ function settle(request) {
   else complete(request);
 }
 
+// Called as a plain function: the builtin's callback runs from nextTick, with no `this`.
 function complete(request) {
-  const { result } = request;
-  if (result < 0) request.callback(exceptionWithHostPort(result, 'send', request.address, request.port));
-  else request.callback(null, result);
+  const { callback, result } = request;
+  if (result < 0) callback(exceptionWithHostPort(result, 'send', request.address, request.port));
+  else callback(null, result);
 }
 
 // KIND_SEND_DONE: outcomes of the oldest in-flight datagrams, in order. If a callback throws, the
