@@ -15,8 +15,9 @@
 //
 // What the harness normalises so that equal behaviour gives equal logs:
 //   - Errors become { class, name, code, errno, syscall, address, port, message } (the keys that
-//     are set), plus `info` and the util.inspect output (stack lines removed) for the errors that
-//     carry `info` (ERR_SOCKET_BUFFER_SIZE and other SystemErrors).
+//     are set), the first line of `stack` and the own enumerable keys (what console.log shows),
+//     plus `info` and the util.inspect output (stack lines removed) for the errors that carry
+//     `info` (ERR_SOCKET_BUFFER_SIZE and other SystemErrors).
 //   - Buffers become 'Buffer<hex>' (long ones: length and sha256); other views likewise.
 //   - A tracked socket becomes 'Socket<label>' (so `bind()` returning `this` is visible).
 //   - Ephemeral ports: a number under a key named `port`, a ctx.port(n) value, and `:n` inside a
@@ -84,6 +85,9 @@ function normaliseError(err, sockets) {
   for (const key of ERROR_KEYS) {
     if (err[key] !== undefined) out[key] = normalise(err[key], sockets);
   }
+  // What console.log(err) shows besides the stack: the first stack line and the own enumerable keys.
+  if (typeof err.stack === 'string') out.stackHead = err.stack.split('\n')[0];
+  out.keys = Object.keys(err);
   if (err.info !== undefined) {
     out.info = normalise(err.info, sockets);
     out.inspect = stripStack(util.inspect(err, { depth: 4 }));
