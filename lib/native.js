@@ -19,6 +19,9 @@
 //   bind(handle, ip, port, flags) -> 0 | -errno
 //                                       flags: FLAG_REUSEADDR | FLAG_REUSEPORT | FLAG_IPV6ONLY.
 //                                       Creates the fd, sets options, binds, starts receiving.
+//                                       A failed bind keeps the fd, unbound (as libuv does):
+//                                       localAddress() then gives the wildcard with port 0, options
+//                                       can be set, and the next bind() reuses the fd.
 //   open(handle, fd)      -> 0 | -errno adopts an existing UDP fd (bind({ fd })), starts receiving.
 //   connect(handle, ip, port) -> 0 | -errno
 //   disconnect(handle)    -> 0 | -errno
@@ -32,7 +35,8 @@
 //                                       Datagrams [k, n) went to the reactor (the kernel said EAGAIN,
 //                                       or earlier ones still wait): their outcomes arrive, in order,
 //                                       through dispatch(id, KIND_SEND_DONE, Int32Array).
-//   sendQueue(handle)     -> [bytes, count] datagrams held by the reactor, not yet given to the kernel.
+//   sendQueueSize(handle) / sendQueueCount(handle) -> number  bytes / datagrams held by the reactor,
+//                                       not yet given to the kernel.
 //   setOption(handle, OPT_*, value) -> 0 | -errno
 //   getOption(handle, OPT_*) -> value (>= 0) | -errno
 //   setMulticastInterface(handle, ip) -> 0 | -errno

@@ -131,11 +131,11 @@ function cancelInflight(queue) {
 
 // What has not reached the kernel yet: this tick's datagrams plus what the reactor holds.
 function queuedBytes(queue) {
-  return queue.bytes + native.sendQueue(queue.handle)[0];
+  return queue.bytes + native.sendQueueSize(queue.handle);
 }
 
 function queuedCount(queue) {
-  return queue.bufs.length + native.sendQueue(queue.handle)[1];
+  return queue.bufs.length + native.sendQueueCount(queue.handle);
 }
 
 module.exports = {

@@ -165,7 +165,7 @@ function Socket(type, listener) {
     bindState: BindState.UNBOUND,
     connectState: ConnectState.DISCONNECTED,
     hasFd: false, // bound, or bound implicitly by a membership call (libuv's deferred bind)
-    bindFailed: false, // bind(2) refused: libuv would keep its fd, unbound
+    bindFailed: false, // bind(2) refused: the fd stays open, unbound, as libuv keeps it
     queue: undefined, // calls waiting for the bind to finish
     refed: true,
     reuseAddr: options?.reuseAddr,
@@ -670,18 +670,11 @@ Socket.prototype.address = function () {
   healthCheck(this);
   const state = this[kState];
   const out = native.localAddress(state.handle);
-  if (typeof out === 'number') {
-    // libuv keeps the fd whose bind(2) failed, and getsockname() on it reports the unbound
-    // wildcard address; the native side closes that fd, so we report what it would say.
-    if (state.bindFailed && !state.hasFd) return unboundAddress(this.type);
-    throw errnoException(out, 'getsockname');
-  }
+  // After a failed bind(2) the fd stays open and unbound (as in libuv), so getsockname() reports
+  // the wildcard address with port 0, as the builtin's does.
+  if (typeof out === 'number') throw errnoException(out, 'getsockname');
   return out;
 };
-
-function unboundAddress(type) {
-  return type === 'udp4' ? { address: '0.0.0.0', family: 'IPv4', port: 0 } : { address: '::', family: 'IPv6', port: 0 };
-}
 
 Socket.prototype.remoteAddress = function () {
   healthCheck(this);
@@ -741,7 +734,8 @@ Socket.prototype.setMulticastInterface = function (interfaceAddress) {
 // alive; a later bind() fails with EINVAL, as it does with the builtin.
 function ensureFd(socket) {
   const state = socket[kState];
-  if (state.hasFd) return 0;
+  // An fd left by a failed bind(2) is used as it is, unbound, as libuv does.
+  if (state.hasFd || state.bindFailed) return 0;
   const err = native.bind(state.handle, socket.type === 'udp4' ? '0.0.0.0' : '::', 0, native.FLAG_REUSEADDR);
   if (err) return err;
   native.unref(state.handle);

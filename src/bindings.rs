@@ -396,10 +396,8 @@ fn bind(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let ip = cx.argument::<JsString>(1)?.value(&mut cx);
     let port = uint_arg(&mut cx, 2, u16::MAX as u32)? as u16;
     let flags = BindFlags::from_bits(uint_arg(&mut cx, 3, u32::MAX)?);
-    let family = socket.family.get();
-    let bound = parse_addr(&ip, port, family)
-        .and_then(|addr| socket::bind_udp(addr, flags).map_err(|e| error::to_errno(&e)))
-        .and_then(|s| socket.core.attach(crate::reactor::Bound { socket: s, family }, &socket.reactor()?));
+    let family = socket.core.family().unwrap_or(socket.family.get());
+    let bound = parse_addr(&ip, port, family).and_then(|addr| socket.core.bind(addr, flags, &socket.reactor()?));
     match bound {
         Ok(()) => {
             socket.started(&mut cx);
@@ -586,15 +584,18 @@ fn destinations<'a>(
     Ok(Ok((dests, dest_of)))
 }
 
-fn send_queue(mut cx: FunctionContext) -> JsResult<JsArray> {
+/// Bytes held by the reactor, not yet given to the kernel.
+fn send_queue_size(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
-    let (bytes, count) = socket.core.send_queue();
-    let array = JsArray::new(&mut cx, 2);
-    let bytes = cx.number(bytes as f64);
-    let count = cx.number(count as f64);
-    array.set(&mut cx, 0, bytes)?;
-    array.set(&mut cx, 1, count)?;
-    Ok(array)
+    let (bytes, _) = socket.core.send_queue();
+    Ok(cx.number(bytes as f64))
+}
+
+/// Datagrams held by the reactor, not yet given to the kernel.
+fn send_queue_count(mut cx: FunctionContext) -> JsResult<JsNumber> {
+    let socket = socket_arg(&mut cx)?;
+    let (_, count) = socket.core.send_queue();
+    Ok(cx.number(count as f64))
 }
 
 fn sock_opt(cx: &mut FunctionContext, index: usize) -> NeonResult<SockOpt> {
@@ -790,7 +791,8 @@ pub fn register(cx: &mut ModuleContext) -> NeonResult<()> {
     cx.export_function("localAddress", local_address)?;
     cx.export_function("remoteAddress", remote_address)?;
     cx.export_function("send", send)?;
-    cx.export_function("sendQueue", send_queue)?;
+    cx.export_function("sendQueueSize", send_queue_size)?;
+    cx.export_function("sendQueueCount", send_queue_count)?;
     cx.export_function("setOption", set_option)?;
     cx.export_function("getOption", get_option)?;
     cx.export_function("setMulticastInterface", set_multicast_interface)?;

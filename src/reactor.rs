@@ -25,6 +25,7 @@ use socket2::{SockAddr, Socket};
 use crate::addr::Family;
 use crate::batch::{self, Datagram, RecvArena, RecvMessage};
 use crate::error;
+use crate::socket;
 
 /// Bytes of received payload a socket may hold while JS has not taken them. Beyond it datagrams
 /// are dropped and counted, as the kernel does when SO_RCVBUF is full. 8 MiB keeps the peak RSS
@@ -284,8 +285,27 @@ impl UdpCore {
         read(&self.io).as_ref().map(|bound| bound.family)
     }
 
-    /// Installs a freshly bound (or adopted) socket and starts receiving on it through
-    /// `reactor`.
+    /// Binds the socket (making its fd on first use) and starts receiving through `reactor`.
+    /// A failed bind keeps the fd, unbound, as libuv does: `address()` then reports the
+    /// wildcard, options can still be set, and a later bind reuses it.
+    pub fn bind(self: &Arc<Self>, addr: SocketAddr, flags: socket::BindFlags, reactor: &Arc<Reactor>) -> Result<(), i32> {
+        let mut io = write(&self.io);
+        if self.is_closed() || self.reactor.get().is_some() {
+            return Err(error::EINVAL);
+        }
+        let (sock, family) = match io.take() {
+            Some(unbound) => (unbound.socket, unbound.family),
+            None => (socket::new_udp(Family::of(&addr)).map_err(|e| error::to_errno(&e))?, Family::of(&addr)),
+        };
+        if let Err(err) = socket::bind_socket(&sock, addr, flags) {
+            *io = Some(Bound { socket: sock, family });
+            return Err(error::to_errno(&err));
+        }
+        drop(io);
+        self.attach(Bound { socket: sock, family }, reactor)
+    }
+
+    /// Installs a bound (or adopted) socket and starts receiving on it through `reactor`.
     pub fn attach(self: &Arc<Self>, bound: Bound, reactor: &Arc<Reactor>) -> Result<(), i32> {
         let mut io = write(&self.io);
         if io.is_some() || self.is_closed() || self.reactor.set(Arc::clone(reactor)).is_err() {

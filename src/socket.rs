@@ -32,27 +32,35 @@ impl BindFlags {
     }
 }
 
-/// Creates a non-blocking, close-on-exec UDP socket, sets the bind-time options and binds it:
-/// the sequence libuv's `uv_udp_bind` runs for node:dgram's `bind()`.
-pub fn bind_udp(addr: SocketAddr, flags: BindFlags) -> io::Result<Socket> {
-    let domain = match Family::of(&addr) {
+/// Creates a non-blocking, close-on-exec UDP socket of `family`, not bound yet.
+pub fn new_udp(family: Family) -> io::Result<Socket> {
+    let domain = match family {
         Family::V4 => Domain::IPV4,
         Family::V6 => Domain::IPV6,
     };
-    let socket = Socket::new(domain, Type::DGRAM.nonblocking().cloexec(), Some(Protocol::UDP))?;
+    Socket::new(domain, Type::DGRAM.nonblocking().cloexec(), Some(Protocol::UDP))
+}
+
+/// Sets the bind-time options and binds: the sequence libuv's `uv_udp_bind` runs for
+/// node:dgram's `bind()`. On failure the socket stays open and unbound, as libuv keeps its fd.
+pub fn bind_socket(socket: &Socket, addr: SocketAddr, flags: BindFlags) -> io::Result<()> {
     if flags.reuse_addr {
         socket.set_reuse_address(true)?;
     }
     if flags.reuse_port {
         socket.set_reuse_port(true)?;
     }
-    if domain == Domain::IPV6 {
-        // libuv sets IPV6_V6ONLY only when asked; otherwise the kernel's default (dual stack) holds.
-        if flags.ipv6_only {
-            socket.set_only_v6(true)?;
-        }
+    // libuv sets IPV6_V6ONLY only when asked; otherwise the kernel's default (dual stack) holds.
+    if flags.ipv6_only && Family::of(&addr) == Family::V6 {
+        socket.set_only_v6(true)?;
     }
-    socket.bind(&SockAddr::from(addr))?;
+    socket.bind(&SockAddr::from(addr))
+}
+
+/// A new socket for `addr`'s family, bound to it.
+pub fn bind_udp(addr: SocketAddr, flags: BindFlags) -> io::Result<Socket> {
+    let socket = new_udp(Family::of(&addr))?;
+    bind_socket(&socket, addr, flags)?;
     Ok(socket)
 }
 
