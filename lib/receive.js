@@ -12,6 +12,7 @@
 
 const native = require('./native');
 const { errnoException } = require('./errors');
+const { deliverBatchExtras } = require('./receive-extras');
 
 function createReceiveState() {
   return { backlog: [], resumeScheduled: false };
@@ -19,9 +20,10 @@ function createReceiveState() {
 
 // state: the socket's private state; state.handle is null once closed, state.receive holds the
 // backlog, state.receiveBlockList is the socket's net.BlockList, if any.
-function onReceiveBatch(socket, state, data, meta, peers) {
+// info / locals: only with the receive-info extra on (lib/receive-extras.js).
+function onReceiveBatch(socket, state, data, meta, peers, info, locals) {
   const receive = state.receive;
-  receive.backlog.push({ data, meta, peers, index: 0, offset: 0 });
+  receive.backlog.push({ data, meta, peers, info, locals, index: 0, offset: 0, extras: undefined });
   if (receive.backlog.length === 1 && !receive.resumeScheduled) drainBacklog(socket, state);
 }
 
@@ -31,7 +33,11 @@ function drainBacklog(socket, state) {
   let threw = true;
   try {
     while (receive.backlog.length > 0 && state.handle !== null) {
-      deliverBatch(socket, state, receive.backlog[0]);
+      const batch = receive.backlog[0];
+      // The extras (receive info, 'messages' listeners) take a batch whole, decided when it starts.
+      batch.extras ??= batch.info !== undefined || socket.listenerCount('messages') > 0;
+      if (batch.extras) deliverBatchExtras(socket, state, batch);
+      else deliverBatch(socket, state, batch);
       receive.backlog.shift();
     }
     threw = false;

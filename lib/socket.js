@@ -45,6 +45,7 @@ const {
 const { ipFitsType, lookupFor } = require('./lookup');
 const sendQueue = require('./send-queue');
 const { createReceiveState, onReceiveBatch } = require('./receive');
+const extras = require('./extras');
 
 const kState = Symbol('state symbol');
 
@@ -68,12 +69,12 @@ const bindCleanupEvent = NODE_MAJOR >= 26 ? EventEmitter.errorMonitor : 'error';
 
 const socketsById = new Map(); // sockets with an fd the reactor reports on
 
-function dispatch(id, kind, a, b, c) {
+function dispatch(id, kind, a, b, c, d, e) {
   const socket = socketsById.get(id);
   if (socket === undefined) return;
   const state = socket[kState];
   if (kind === native.KIND_RECV) {
-    if (state.receiving) onReceiveBatch(socket, state, a, b, c);
+    if (state.receiving) onReceiveBatch(socket, state, a, b, c, d, e);
   } else if (kind === native.KIND_SEND_DONE) {
     sendQueue.onSendDone(state.sendQueue, a);
   }
@@ -152,6 +153,7 @@ function Socket(type, listener) {
   if (type !== 'udp4' && type !== 'udp6') throw new ERR_SOCKET_BAD_TYPE();
   const driver = driverFor(options);
   if (options?.signal !== undefined) validateAbortSignal(options.signal, 'options.signal');
+  const extrasOptions = extras.parseOptions(options);
 
   this.type = type;
   if (typeof listener === 'function') this.on('message', listener);
@@ -177,6 +179,7 @@ function Socket(type, listener) {
     sendBlockList,
     sendQueue: sendQueue.createSendQueue(handle),
     receive: createReceiveState(),
+    extras: extras.createExtrasState(handle, extrasOptions),
   };
 
   if (options?.signal !== undefined) {
@@ -248,6 +251,7 @@ function startReceiving(socket) {
   socketsById.set(state.id, socket);
   if (state.refed) native.ref(state.handle);
   else native.unref(state.handle);
+  extras.startReceiveInfo(state);
   if (state.recvBufferSize) bufferSize(socket, state.recvBufferSize, true);
   if (state.sendBufferSize) bufferSize(socket, state.sendBufferSize, false);
 }
@@ -875,5 +879,8 @@ if (Object.hasOwn(builtinPrototype, '_stopReceiving')) {
     this[kState].receiving = false;
   }, 'Socket.prototype._stopReceiving() is deprecated', 'DEP0112');
 }
+
+// The extras (lib/extras.js): getStats(), sendMany().
+extras.install(Socket, { kState, BindState, ConnectState, enqueue, healthCheck });
 
 module.exports = { Socket, createSocket, drivers: Object.keys(DRIVERS) };

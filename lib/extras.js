@@ -1,0 +1,57 @@
+'use strict';
+
+// turbo-dgram's extras beyond node:dgram: new names and opt-in options only, so that code written
+// for the builtin sees no difference. lib/socket.js calls in at three points: createSocket()'s
+// options (parseOptions, createExtrasState), the moment a socket starts receiving
+// (startReceiveInfo), and once at load to add the Socket methods (install).
+//
+//   createSocket({ type, recvPktInfo, recvTimestamp })  rinfo gains localAddress and
+//                               interfaceIndex / timestamp (lib/receive-extras.js)
+//   socket.on('messages', (list) => ...)                one event per native batch (ditto)
+//   socket.getStats()                                   counters since bind (lib/stats.js)
+//   socket.sendMany(messages[, port[, address]][, cb])  a list in one flush (lib/send-many.js)
+
+const native = require('./native');
+const { codes: { ERR_INVALID_ARG_TYPE } } = require('./errors');
+const { socketStats } = require('./stats');
+const { makeSendMany } = require('./send-many');
+
+// createSocket()'s extra options, checked before the socket is made; returns native
+// RECV_INFO_* flags.
+function parseOptions(options) {
+  let receiveInfo = 0;
+  for (const [name, flag] of [['recvPktInfo', native.RECV_INFO_PKTINFO], ['recvTimestamp', native.RECV_INFO_TIMESTAMP]]) {
+    const value = options?.[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'boolean') throw new ERR_INVALID_ARG_TYPE(`options.${name}`, 'boolean', value);
+    if (value) receiveInfo |= flag;
+  }
+  return { receiveInfo };
+}
+
+// handle: kept for getStats() after close (the socket's own state drops it).
+function createExtrasState(handle, parsed) {
+  return { handle, receiveInfo: parsed.receiveInfo };
+}
+
+// The socket has an fd and receives: turn the kernel's receive info on if asked for. The reactor
+// may already have read a few datagrams without it; lib/receive-extras.js gives those null fields.
+function startReceiveInfo(state) {
+  const { receiveInfo } = state.extras;
+  if (receiveInfo === 0) return;
+  const err = native.setReceiveInfo(state.handle, receiveInfo);
+  if (err) {
+    process.emitWarning(`turbo-dgram: receive info (recvPktInfo / recvTimestamp) is unavailable: errno ${-err}`);
+  }
+}
+
+// internals: { kState, BindState, ConnectState, enqueue, healthCheck } from lib/socket.js.
+function install(Socket, internals) {
+  const { kState } = internals;
+  Socket.prototype.getStats = function getStats() {
+    return socketStats(this[kState].extras.handle);
+  };
+  Socket.prototype.sendMany = makeSendMany(internals);
+}
+
+module.exports = { createExtrasState, install, parseOptions, startReceiveInfo };

@@ -1,0 +1,112 @@
+'use strict';
+
+// The receive extras: where a datagram arrived (recvPktInfo / recvTimestamp) and one 'messages'
+// event per native batch. lib/receive.js hands a batch here instead of to its own loop only when
+// one of them is in use, so the standard path does not change.
+//
+// A batch is cut into runs at receive errors (a failed recvmsg is reported in sequence, as the
+// standard path does). For each run: 'messages' with the array of { msg, rinfo }, then one
+// 'message' per datagram with the same msg and rinfo objects, then the run's receive error as
+// 'error'. Progress is recorded before each emit, so a listener that throws never sees the same
+// datagram twice and the rest of the batch follows on a later turn (lib/receive.js resumes it).
+//
+// Receive info (native KIND_RECV with `info`: 4 numbers per datagram, [ifindex, localIndex,
+// seconds, nanoseconds], 0xFFFFFFFF = unknown, and `locals`, the local addresses by localIndex)
+// covers the datagrams read after setReceiveInfo; datagrams the reactor read between bind and
+// that call come first in the first batch without an entry, and get null fields.
+
+const native = require('./native');
+const { errnoException } = require('./errors');
+
+const UNKNOWN = 0xFFFFFFFF;
+
+// state.extras.receiveInfo: native RECV_INFO_* flags the socket asked for.
+function deliverBatchExtras(socket, state, batch) {
+  const { meta } = batch;
+  const pairs = meta.length;
+  if (batch.infoSkip === undefined) batch.infoSkip = datagramsWithoutInfo(batch);
+  while (state.handle !== null) {
+    if (batch.run === undefined) {
+      if (batch.index >= pairs) return;
+      if (meta[batch.index + 1] === native.RECV_ERROR_PEER) {
+        const errno = meta[batch.index];
+        batch.index += 2;
+        socket.emit('error', errnoException(-errno, 'recvmsg'));
+        continue;
+      }
+      batch.run = collectRun(state, batch);
+      batch.runPos = 0;
+      if (batch.run.length > 0 && socket.listenerCount('messages') > 0) socket.emit('messages', batch.run);
+      continue;
+    }
+    const run = batch.run;
+    if (batch.runPos >= run.length) {
+      batch.run = undefined;
+      continue;
+    }
+    const entry = run[batch.runPos++];
+    socket.emit('message', entry.msg, entry.rinfo);
+  }
+}
+
+// The datagrams from batch.index up to the next receive error, as { msg, rinfo }; advances
+// batch.index, batch.offset and batch.datagram past them (blocked senders are skipped).
+function collectRun(state, batch) {
+  const { data, meta, peers, info, locals } = batch;
+  const pairs = meta.length;
+  const flags = info === undefined ? 0 : state.extras.receiveInfo;
+  const blockList = state.receiveBlockList;
+  const run = [];
+  while (batch.index < pairs && meta[batch.index + 1] !== native.RECV_ERROR_PEER) {
+    const length = meta[batch.index];
+    const p = meta[batch.index + 1] * 3;
+    const start = batch.offset;
+    const ordinal = batch.datagram;
+    batch.index += 2;
+    batch.offset += length;
+    batch.datagram += 1;
+    const address = peers[p];
+    const family = peers[p + 1];
+    if (blockList !== undefined && blockList.check(address, family.toLowerCase())) continue;
+    const msg = data.subarray(start, start + length);
+    const port = peers[p + 2];
+    const rinfo = flags === 0 ?
+      { address, family, port, size: length } :
+      infoRinfo(address, family, port, length, flags, info, locals, ordinal - batch.infoSkip);
+    run.push({ msg, rinfo });
+  }
+  return run;
+}
+
+// rinfo with the opted-in fields after the standard four, in a fixed order per option set.
+function infoRinfo(address, family, port, size, flags, info, locals, k) {
+  const known = k >= 0;
+  const at = k * 4;
+  const pktinfo = (flags & native.RECV_INFO_PKTINFO) !== 0;
+  const stamped = (flags & native.RECV_INFO_TIMESTAMP) !== 0;
+  let localAddress = null;
+  let interfaceIndex = null;
+  let timestamp = null;
+  if (known && pktinfo && info[at] !== UNKNOWN) {
+    interfaceIndex = info[at];
+    localAddress = locals[info[at + 1]] ?? null;
+  }
+  // CLOCK_REALTIME from SO_TIMESTAMPNS, as milliseconds since the epoch (Date.now()'s scale); a
+  // double keeps about a quarter of a microsecond of the nanoseconds at today's dates.
+  if (known && stamped && info[at + 2] !== UNKNOWN) timestamp = info[at + 2] * 1000 + info[at + 3] / 1e6;
+  if (pktinfo && stamped) return { address, family, port, size, localAddress, interfaceIndex, timestamp };
+  if (pktinfo) return { address, family, port, size, localAddress, interfaceIndex };
+  return { address, family, port, size, timestamp };
+}
+
+// How many datagrams at the front of this batch have no info entry (read before setReceiveInfo).
+function datagramsWithoutInfo(batch) {
+  batch.datagram = 0;
+  if (batch.info === undefined) return 0;
+  const { meta } = batch;
+  let datagrams = 0;
+  for (let i = 1; i < meta.length; i += 2) if (meta[i] !== native.RECV_ERROR_PEER) datagrams++;
+  return Math.max(0, datagrams - batch.info.length / 4);
+}
+
+module.exports = { deliverBatchExtras };
