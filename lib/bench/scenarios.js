@@ -136,7 +136,7 @@ function floodCell({ size, gso = true }) {
           cpu: ctx.cpus.load, timeoutMs: budget }));
         const d = await rx.wait('done', budget);
         await fl.stop();
-        return floodResult(d, fl.all('sample'), { saturating: ctx.lg.native, gso });
+        return floodResult(d, fl.all('sample'), { saturating: ctx.lg.native, gso, warmupMs });
       });
     },
   };
@@ -145,6 +145,13 @@ function floodCell({ size, gso = true }) {
 function floodResult(d, samples, extra) {
   if (d.t0 == null) throw new Error('the receiver got no datagram');
   const offered = interpolate(samples, 'sent', d.t1) - interpolate(samples, 'sent', d.t0);
+  if (!(offered > 0)) {
+    // The window's timer fired only after the load had stopped: the event loop was blocked
+    // (e.g. by one endless delivery of 'message' events). A measurement, not a zero.
+    const lateMs = d.firstAt ? Math.round((d.t0 - d.firstAt) / 1e6) : null;
+    throw new Error(`no load during the receiver's window: it opened ${lateMs} ms after the first datagram ` +
+      `(warm-up ${extra.warmupMs} ms), so the receiver's event loop was blocked that long`);
+  }
   const secs = windowSec(d);
   return {
     values: {
@@ -180,7 +187,7 @@ function rateCell({ size, rate }) {
           cpu: ctx.cpus.load, timeoutMs: budget }));
         const d = await rx.wait('done', budget);
         await fl.stop();
-        return floodResult(d, fl.all('sample'), { evenlySpaced: ctx.lg.native });
+        return floodResult(d, fl.all('sample'), { evenlySpaced: ctx.lg.native, warmupMs });
       });
     },
   };
@@ -272,7 +279,7 @@ function e2eThroughputCell({ size }) {
           { ports, size, sampleMs: 10, warmupMs: 0, windowMs: null }, ctx.cpus.load, budget));
         const d = await rx.wait('done', budget);
         await tx.stop();
-        const r = floodResult(d, tx.all('sample'), {});
+        const r = floodResult(d, tx.all('sample'), { warmupMs });
         const s = tx.all('done')[0];
         return {
           values: {
