@@ -35,6 +35,13 @@ export interface SocketOptions extends dgram.SocketOptions {
    * loop, with no thread hop.
    */
   driver?: ReceiveDriver | undefined;
+  /**
+   * Extra: add where each datagram arrived to rinfo (see {@link ReceiveInfo}): `localAddress`,
+   * the local address it was sent to (IP_PKTINFO / IPV6_PKTINFO), and `interfaceIndex`.
+   */
+  recvPktInfo?: boolean | undefined;
+  /** Extra: add `timestamp` to rinfo, the kernel's arrival time (SO_TIMESTAMPNS), see {@link ReceiveInfo}. */
+  recvTimestamp?: boolean | undefined;
 }
 
 /** Extra: the receive drivers createSocket({ driver }) accepts. */
@@ -59,9 +66,21 @@ export declare class Socket extends dgram.Socket {
   // Extras: turbo-dgram's methods beyond the node:dgram API. New names only, and declared as
   // optional members (`name?(...): T`) so that a builtin dgram.Socket still type-checks where a
   // turbo-dgram Socket is expected; call them as `socket.name?.()`, or with `!` on a socket known
-  // to come from turbo-dgram. Only what lib/socket.js implements is declared here: none yet
-  // (the native counters behind a future getStats() exist, the JS method does not).
+  // to come from turbo-dgram. Only what lib/ implements is declared here.
   // ---------------------------------------------------------------------------------------------
+
+  /** Extra: this socket's counters since bind (readable after close()). */
+  getStats?(): SocketStats;
+  /**
+   * Extra: sends a list of datagrams, joining the send() calls of this tick in one native call
+   * (sendmmsg; one GSO message per run of same-size datagrams to one destination), in order.
+   * A plain entry goes to the call's `port` / `address`; `{ msg, port, address }` may name its own.
+   * Arguments are checked as send() checks them. The callback gets the first failure (with
+   * `index`) and how many datagrams the kernel accepted.
+   */
+  sendMany?(messages: readonly SendManyMessage[], callback?: SendManyCallback): void;
+  sendMany?(messages: readonly SendManyMessage[], port: number, callback?: SendManyCallback): void;
+  sendMany?(messages: readonly SendManyMessage[], port: number, address: string, callback?: SendManyCallback): void;
 }
 
 export declare function createSocket(type: dgram.SocketType, callback?: MessageListener): Socket;
@@ -73,3 +92,75 @@ export declare function createSocket(options: SocketOptions, callback?: MessageL
 
 /** The receive drivers this build offers, for createSocket({ driver }). */
 export declare const drivers: readonly ReceiveDriver[];
+
+/** Extra: what {@link Socket.getStats} returns. Counts since bind; datagrams are whole datagrams. */
+export interface SocketStats {
+  /** Datagrams turbo-dgram took from the kernel (and their payload bytes). */
+  receivedDatagrams: number;
+  receivedBytes: number;
+  /** Datagrams the kernel accepted to send (and their payload bytes). */
+  sentDatagrams: number;
+  sentBytes: number;
+  /** Datagrams the kernel refused to send (EMSGSIZE, ENETUNREACH, ...). */
+  sendErrors: number;
+  /**
+   * Datagrams the kernel dropped for this socket, its receive buffer full (SO_RXQ_OVFL, the
+   * drops column of /proc/net/udp). The kernel reports it with each datagram it queues, so the
+   * figure is as of the last datagram read.
+   */
+  kernelDrops: number;
+  /** Datagrams turbo-dgram read but dropped: more data was waiting for JavaScript than its cap. */
+  pendingDrops: number;
+  /** Deliveries to JavaScript (each one native batch), and datagrams per delivery on average. */
+  receiveBatches: number;
+  meanBatchSize: number;
+}
+
+/** Extra: one datagram's content for {@link Socket.sendMany}. */
+export type SendManyData = string | NodeJS.ArrayBufferView;
+
+/** Extra: an entry of {@link Socket.sendMany}: data for the call's destination, or its own. */
+export type SendManyMessage = SendManyData | {
+  /** The datagram; a list is concatenated into one datagram, as send() does. */
+  msg: SendManyData | readonly SendManyData[];
+  port?: number | undefined;
+  address?: string | undefined;
+};
+
+/** Extra: the error {@link Socket.sendMany} reports: the first failure, with its entry's index. */
+export interface SendManyError extends Error {
+  index: number;
+  code?: string | undefined;
+  errno?: number | undefined;
+  syscall?: string | undefined;
+  address?: string | undefined;
+  port?: number | undefined;
+}
+
+/** Extra: {@link Socket.sendMany}'s callback: the first failure, and how many datagrams were sent. */
+export type SendManyCallback = (error: SendManyError | null, sentCount: number) => void;
+
+/**
+ * Extra: rinfo with createSocket({ recvPktInfo, recvTimestamp }): the standard four fields, then
+ * the ones asked for (null when the kernel gave none for a datagram).
+ */
+export interface ReceiveInfo extends dgram.RemoteInfo {
+  /** recvPktInfo: the local address the datagram was sent to (no zone; see interfaceIndex). */
+  localAddress?: string | null;
+  /** recvPktInfo: the index of the interface it arrived on. */
+  interfaceIndex?: number | null;
+  /** recvTimestamp: arrival time, ms since the epoch (Date.now()'s scale), sub-ms in the fraction. */
+  timestamp?: number | null;
+}
+
+/** Extra: an entry of the `'messages'` event's list. */
+export interface ReceivedDatagram {
+  msg: Buffer;
+  rinfo: ReceiveInfo;
+}
+
+/**
+ * Extra: a `'messages'` listener, `socket.on('messages', listener)`: one call per native batch,
+ * before that batch's `'message'` events (which get the same msg and rinfo objects).
+ */
+export type MessagesListener = (list: ReceivedDatagram[]) => void;
