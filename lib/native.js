@@ -62,6 +62,9 @@
 //                   [ifindex, localIndex, seconds, nanoseconds], 0xFFFFFFFF = unknown) and locals
 //                   (string[] of local addresses indexed by localIndex).
 //   KIND_SEND_DONE: dispatch(id, KIND_SEND_DONE, results: Int32Array) bytes or -errno, in send order.
+//   KIND_MORE:      dispatch(id, KIND_MORE) the thread driver used up its delivery budget with more
+//                   waiting: JS calls resume(handle) from setImmediate, so the loop turns between.
+//   resume(handle)                      the next delivery round after KIND_MORE.
 //
 // Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, RECV_ERROR_PEER = 0xFFFFFFFF,
 // FLAG_REUSEADDR = 1, FLAG_REUSEPORT = 2, FLAG_IPV6ONLY = 4, OPT_BROADCAST = 1, OPT_TTL = 2,

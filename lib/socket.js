@@ -77,7 +77,15 @@ function dispatch(id, kind, a, b, c, d, e) {
     if (state.receiving) onReceiveBatch(socket, state, a, b, c, d, e);
   } else if (kind === native.KIND_SEND_DONE) {
     sendQueue.onSendDone(state.sendQueue, a);
+  } else if (kind === native.KIND_MORE) {
+    // The thread driver has more for us: take it on the next loop iteration, after timers and
+    // other I/O, as the builtin's recv callbacks would interleave with them.
+    setImmediate(resumeDelivery, state);
   }
+}
+
+function resumeDelivery(state) {
+  if (state.handle !== null) native.resume(state.handle);
 }
 
 native.init(dispatch);
@@ -118,6 +126,22 @@ function isBlockList(value) {
     net.BlockList.isBlockList(value) : value instanceof net.BlockList;
 }
 
+// receiveBlockList / sendBlockList arrived in Node 22.13 / 23.4; an older builtin ignores them, and
+// so do we there. Asked of the builtin itself: it checks the block list before the type, and throws
+// before it makes a handle either way.
+let blockListsKnown;
+function builtinHasBlockLists() {
+  if (blockListsKnown === undefined) {
+    const builtin = process.getBuiltinModule?.('node:dgram') ?? require('node:dgram');
+    try {
+      builtin.createSocket({ type: 'probe', receiveBlockList: 1 });
+    } catch (err) {
+      blockListsKnown = err.code === 'ERR_INVALID_ARG_TYPE';
+    }
+  }
+  return blockListsKnown;
+}
+
 // A function, not a class, like the builtin's: `Socket.call(this, ...)` subclassing keeps working.
 function Socket(type, listener) {
   EventEmitter.call(this);
@@ -135,13 +159,13 @@ function Socket(type, listener) {
     if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
     recvBufferSize = options.recvBufferSize;
     sendBufferSize = options.sendBufferSize;
-    if (options.receiveBlockList) {
+    if (options.receiveBlockList && builtinHasBlockLists()) {
       if (!isBlockList(options.receiveBlockList)) {
         throw new ERR_INVALID_ARG_TYPE('options.receiveBlockList', 'net.BlockList', options.receiveBlockList);
       }
       receiveBlockList = options.receiveBlockList;
     }
-    if (options.sendBlockList) {
+    if (options.sendBlockList && builtinHasBlockLists()) {
       if (!isBlockList(options.sendBlockList)) {
         throw new ERR_INVALID_ARG_TYPE('options.sendBlockList', 'net.BlockList', options.sendBlockList);
       }
@@ -761,8 +785,9 @@ function changeMembership(socket, add, multicastAddress, interfaceAddress) {
   const family = net.isIP(group);
   let err = family === 0 ? EINVAL : ensureFd(socket);
   // libuv asks for an IPv6 membership on the IPv4 socket, and the kernel has no such option there.
-  if (!err && family === 6 && socket.type === 'udp4') err = ENOPROTOOPT;
+  // libuv parses the interface before it asks the kernel: a bad one is EINVAL first.
   if (!err && iface !== '' && net.isIP(iface) !== family) err = EINVAL;
+  if (!err && family === 6 && socket.type === 'udp4') err = ENOPROTOOPT;
   if (!err) err = native.membership(socket[kState].handle, add, group, iface);
   if (err) throw errnoException(err, syscall);
 }

@@ -27,10 +27,14 @@ use crate::socket::{self, BindFlags, Membership, SockOpt};
 
 const KIND_RECV: u32 = 1;
 const KIND_SEND_DONE: u32 = 2;
+/// The thread driver used up its delivery budget with mail still waiting: JS calls `resume`
+/// from setImmediate, so timers and other I/O run in between (a Channel re-send would be run by
+/// Node's threadsafe-function loop at once, up to 1000 times, starving the event loop).
+const KIND_MORE: u32 = 3;
 
 /// Reactor deliveries handled in one Channel callback before yielding to the event loop, so a
 /// flood cannot keep timers and I/O of the same thread from running.
-const DELIVERIES_PER_CALLBACK: usize = 8;
+const DELIVERIES_PER_CALLBACK: usize = 2;
 
 /// The JS function that receives every socket event of this JS thread (one per Node env).
 static DISPATCH: LocalKey<Root<JsFunction>> = LocalKey::new();
@@ -55,6 +59,8 @@ pub struct SocketBox {
     /// The family `createSocket` asked for; an adopted fd may replace it.
     family: Cell<Family>,
     driver: Driver,
+    /// The delivery buffers shared with this socket's notifier (see `ChannelNotify::spare`).
+    spare: Arc<Mutex<Mail>>,
     wants_ref: Cell<bool>,
     bound: Cell<bool>,
 }
@@ -114,7 +120,7 @@ impl Notify for ChannelNotify {
         let core = Arc::clone(core);
         let spare = Arc::clone(&self.spare);
         // Fails only once the JS thread is shutting down; its sockets are being closed then.
-        let _ = self.channel.try_send(move |cx| deliver(cx, core, spare));
+        let _ = self.channel.try_send(move |cx| deliver_or_yield(cx, core, spare));
     }
 }
 
@@ -170,12 +176,12 @@ impl InlineDriver {
         Some(driver)
     }
 
-    fn notifier(&self) -> InlineNotify {
+    fn notifier(&self, spare: Arc<Mutex<Mail>>) -> InlineNotify {
         InlineNotify {
             ready: Arc::clone(&self.ready),
             in_turn: Arc::clone(&self.in_turn),
             reactor: Arc::clone(&self.reactor),
-            spare: Arc::new(Mutex::new(Mail::default())),
+            spare,
         }
     }
 
@@ -204,9 +210,14 @@ impl InlineDriver {
         for (core, spare) in ready {
             // SAFETY: we are on the JS thread inside the handle scope and callback scope that
             // `scope` stands for; the Cx lives only for this call.
-            let cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
-            if deliver(cx, core, spare).is_err() {
-                scope.report_pending_exception();
+            let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
+            match deliver(&mut cx, &core, &spare) {
+                // Budget used up: a wake-up brings libuv back on its next iteration.
+                Ok(Budget::Exhausted) => core.finish_delivery(),
+                Ok(Budget::Idle) => {}
+                Err(_) => {
+                    scope.report_pending_exception();
+                }
             }
         }
     }
@@ -230,19 +241,28 @@ impl Notify for InlineNotify {
     }
 }
 
+/// How a delivery ended.
+enum Budget {
+    /// The mailbox was empty: it is idle, the next mail notifies again.
+    Idle,
+    /// DELIVERIES_PER_CALLBACK deliveries ran and mail may still wait; the mailbox stays in
+    /// flight until the caller arranges the next delivery.
+    Exhausted,
+}
+
 /// Runs on the JS thread: hands the mailbox to `dispatch`, again while the reactor keeps
-/// filling it (up to DELIVERIES_PER_CALLBACK), then either idles the mailbox or re-notifies.
-fn deliver(mut cx: Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResult<()> {
+/// filling it, up to DELIVERIES_PER_CALLBACK times.
+fn deliver(cx: &mut Cx, core: &Arc<UdpCore>, spare: &Mutex<Mail>) -> NeonResult<Budget> {
     for _ in 0..DELIVERIES_PER_CALLBACK {
         if core.is_closed() {
-            return Ok(());
+            return Ok(Budget::Idle);
         }
         let mut mail = std::mem::take(&mut *spare.lock().unwrap_or_else(|p| p.into_inner()));
         if !core.take_mail(&mut mail) {
             *spare.lock().unwrap_or_else(|p| p.into_inner()) = mail;
-            return Ok(());
+            return Ok(Budget::Idle);
         }
-        let emitted = cx.try_catch(|cx| emit_mail(cx, &core, &mail));
+        let emitted = cx.try_catch(|cx| emit_mail(cx, core, &mail));
         mail.clear();
         *spare.lock().unwrap_or_else(|p| p.into_inner()) = mail;
         if let Err(thrown) = emitted {
@@ -252,10 +272,33 @@ fn deliver(mut cx: Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResul
             core.finish_delivery();
             // SAFETY: on the JS thread, with `thrown` a live handle of this env.
             let reported = unsafe { host::report_uncaught(cx.to_raw() as NapiEnv, thrown.to_raw() as *mut c_void) };
-            return if reported { Ok(()) } else { cx.throw(thrown) };
+            return if reported { Ok(Budget::Idle) } else { cx.throw(thrown) };
         }
     }
-    core.finish_delivery();
+    Ok(Budget::Exhausted)
+}
+
+/// The thread driver's delivery: when the budget runs out, JS is asked (KIND_MORE) to resume
+/// from setImmediate, so the event loop turns between rounds.
+fn deliver_or_yield(mut cx: Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResult<()> {
+    deliver_or_yield_in(&mut cx, core, spare)
+}
+
+fn deliver_or_yield_in(cx: &mut Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResult<()> {
+    let budget = deliver(cx, &core, &spare)?;
+    if let Budget::Exhausted = budget {
+        let asked = cx.try_catch(|cx| {
+            let Some(dispatch) = DISPATCH.get(cx).map(|root| root.to_inner(cx)) else { return Ok(false) };
+            let undefined = cx.undefined();
+            let id = cx.number(core.id as f64).upcast::<JsValue>();
+            let kind = cx.number(KIND_MORE).upcast::<JsValue>();
+            dispatch.exec(cx, undefined, [id, kind])?;
+            Ok(true)
+        });
+        if !matches!(asked, Ok(true)) {
+            core.finish_delivery();
+        }
+    }
     Ok(())
 }
 
@@ -361,20 +404,21 @@ fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
         _ => DRIVER_THREAD as f64,
     };
     let inline = if wanted == DRIVER_INLINE as f64 { InlineDriver::for_this_thread(cx.to_raw() as NapiEnv) } else { None };
+    let spare = Arc::new(Mutex::new(Mail::default()));
     let (core, driver) = match inline {
         Some(driver) => {
-            let core = UdpCore::new(Box::new(driver.notifier()));
+            let core = UdpCore::new(Box::new(driver.notifier(Arc::clone(&spare))));
             (core, Driver::Inline { driver, holding: Cell::new(false) })
         }
         None => {
             let mut channel = cx.channel();
             channel.unref(&mut cx);
             // The clone is unreferenced too: only `Driver::Thread::channel` ever holds the loop.
-            let notify = ChannelNotify { channel: channel.clone(), spare: Arc::new(Mutex::new(Mail::default())) };
+            let notify = ChannelNotify { channel: channel.clone(), spare: Arc::clone(&spare) };
             (UdpCore::new(Box::new(notify)), Driver::Thread { channel: RefCell::new(channel) })
         }
     };
-    Ok(cx.boxed(SocketBox { core, family: Cell::new(family), driver, wants_ref: Cell::new(true), bound: Cell::new(false) }))
+    Ok(cx.boxed(SocketBox { core, family: Cell::new(family), driver, spare, wants_ref: Cell::new(true), bound: Cell::new(false) }))
 }
 
 fn driver_of(mut cx: FunctionContext) -> JsResult<JsNumber> {
@@ -689,6 +733,15 @@ fn source_membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
     int_result(&mut cx, status)
 }
 
+/// `resume(handle)`: the next round of a thread-driver delivery, after KIND_MORE.
+fn resume(mut cx: FunctionContext) -> JsResult<JsUndefined> {
+    let socket = socket_arg(&mut cx)?;
+    let (core, spare) = (Arc::clone(&socket.core), Arc::clone(&socket.spare));
+    let mut cx: Cx = cx.into();
+    deliver_or_yield_in(&mut cx, core, spare)?;
+    Ok(cx.undefined())
+}
+
 /// `setReceiveInfo(handle, flags)`: RECV_INFO_PKTINFO | RECV_INFO_TIMESTAMP (the extras).
 fn set_receive_info(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
@@ -742,7 +795,8 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
 }
 
 fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
-    let constants: [(&str, f64); 17] = [
+    let constants: [(&str, f64); 18] = [
+        ("KIND_MORE", KIND_MORE as f64),
         ("RECV_INFO_PKTINFO", 1.0),
         ("RECV_INFO_TIMESTAMP", 2.0),
         ("DRIVER_THREAD", DRIVER_THREAD as f64),
@@ -799,6 +853,7 @@ pub fn register(cx: &mut ModuleContext) -> NeonResult<()> {
     cx.export_function("membership", membership)?;
     cx.export_function("sourceMembership", source_membership)?;
     cx.export_function("setReceiveInfo", set_receive_info)?;
+    cx.export_function("resume", resume)?;
     cx.export_function("ref", ref_)?;
     cx.export_function("unref", unref)?;
     cx.export_function("close", close)?;
