@@ -186,7 +186,7 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
 
   const rows = buildRows(results, subjects, reps);
   io.stdout.write(renderTable(rows, GROUPS));
-  const notes = buildNotes(rows, { nativeLoadgen: Boolean(nativePath) });
+  const notes = buildNotes(rows, { nativeLoadgen: Boolean(nativePath), results });
   for (const n of notes) io.stdout.write(`note: ${n}\n`);
 
   const finished = Date.now();

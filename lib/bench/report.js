@@ -53,12 +53,13 @@ function buildRows(results, subjects, reps) {
  * Warnings about the measurement itself, printed under the table and kept in the JSON: a result
  * is only what it claims to be if the load side was not the limit.
  */
-function buildNotes(rows, { nativeLoadgen }) {
+function buildNotes(rows, { nativeLoadgen, results = [] }) {
   const notes = [];
   if (!nativeLoadgen) {
     notes.push('The native load generator was not built: Node stand-ins made the load, so the flood (2, 6) ' +
       'may not exceed the receiver, the fixed rates (3, 5) are not evenly spaced, and 1 is counted by a Node receiver.');
   }
+  notes.push(...receiverStatsNotes(results));
   for (const r of rows) {
     const worst = Math.max(...r.perSubject.map((s) => s.max ?? 0));
     if (r.metric === 'sinkDropFraction' && worst > 0.01) {
@@ -67,6 +68,31 @@ function buildNotes(rows, { nativeLoadgen }) {
     if (r.metric === 'dropFraction' && r.group === 2) {
       const least = Math.min(...r.perSubject.map((s) => s.min ?? 1));
       if (least < 0.05) notes.push(`${r.cell}: a receiver kept up with the flood (dropped ${(least * 100).toFixed(1)}%): its delivered/s is the flooder's rate, a lower bound.`);
+    }
+  }
+  return notes;
+}
+
+/**
+ * The flood receivers' own counters (getStats(), a turbo-dgram extra; in the JSON as
+ * raw.receiver.stats), summed over the repetitions: where the datagrams the receiver missed went.
+ */
+function receiverStatsNotes(results) {
+  const notes = [];
+  for (const { cell, runs } of results) {
+    if (cell.group !== 2) continue;
+    const bySubject = new Map();
+    for (const run of runs) {
+      const st = run.ok ? run.raw?.receiver?.stats : undefined;
+      if (!st || st.error) continue;
+      const sum = bySubject.get(run.subject) ?? { receivedDatagrams: 0, kernelDrops: 0, pendingDrops: 0, receiveBatches: 0 };
+      for (const key of Object.keys(sum)) sum[key] += st[key] ?? 0;
+      bySubject.set(run.subject, sum);
+    }
+    for (const [subject, sum] of bySubject) {
+      const mean = sum.receiveBatches ? (sum.receivedDatagrams / sum.receiveBatches).toFixed(1) : '-';
+      notes.push(`${cell.id} ${subject} getStats(): ${sum.receivedDatagrams} received, ${sum.kernelDrops} kernel drops, ` +
+        `${sum.pendingDrops} pending-cap drops, ${mean} datagrams per batch (all repetitions).`);
     }
   }
   return notes;
