@@ -111,8 +111,13 @@ pub fn enable_receive_info(fd: RawFd, ipv6: bool, pktinfo: bool, timestamps: boo
 /// (SO_RXQ_OVFL) with each read. Both are best effort: a kernel without them simply gives plain
 /// datagrams and no counter.
 pub fn enable_receive_offloads(fd: RawFd) {
+    static GRO_ENABLED: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
+        !std::env::var("TURBO_DGRAM_GRO").map(|v| v == "off" || v == "0").unwrap_or(false)
+    });
     let one: libc::c_int = 1;
-    for (level, option) in [(SOL_UDP, UDP_GRO), (libc::SOL_SOCKET, SO_RXQ_OVFL)] {
+    let gro = [(SOL_UDP, UDP_GRO)];
+    let options = if *GRO_ENABLED { &gro[..] } else { &[] };
+    for &(level, option) in options.iter().chain(&[(libc::SOL_SOCKET, SO_RXQ_OVFL)]) {
         // SAFETY: `one` is a c_int that outlives the call and its exact size is passed.
         unsafe {
             libc::setsockopt(
