@@ -34,8 +34,18 @@ function createExtrasState(handle, parsed) {
   return { handle, receiveInfo: parsed.receiveInfo };
 }
 
-// The socket has an fd and receives: turn the kernel's receive info on if asked for. The reactor
-// may already have read a few datagrams without it; lib/receive-extras.js gives those null fields.
+// Native bind flags for the receive info asked for: set at bind, before the first datagram.
+function receiveInfoBindFlags(state) {
+  const { receiveInfo } = state.extras;
+  let flags = 0;
+  if (receiveInfo & native.RECV_INFO_PKTINFO) flags |= native.FLAG_RECV_PKTINFO;
+  if (receiveInfo & native.RECV_INFO_TIMESTAMP) flags |= native.FLAG_RECV_TIMESTAMP;
+  return flags;
+}
+
+// The socket has an fd and receives: make sure the kernel's receive info is on (bind() set it
+// already; an adopted fd gets it here, and the reactor may have read a few datagrams without it,
+// which lib/receive-extras.js gives null fields).
 function startReceiveInfo(state) {
   const { receiveInfo } = state.extras;
   if (receiveInfo === 0) return;
@@ -54,4 +64,4 @@ function install(Socket, internals) {
   Socket.prototype.sendMany = makeSendMany(internals);
 }
 
-module.exports = { createExtrasState, install, parseOptions, startReceiveInfo };
+module.exports = { createExtrasState, install, parseOptions, receiveInfoBindFlags, startReceiveInfo };

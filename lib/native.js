@@ -17,7 +17,8 @@
 //   socketId(handle)      -> number     the id dispatch() is called with.
 //   driverOf(handle)      -> number     the driver the socket got (DRIVER_*).
 //   bind(handle, ip, port, flags) -> 0 | -errno
-//                                       flags: FLAG_REUSEADDR | FLAG_REUSEPORT | FLAG_IPV6ONLY.
+//                                       flags: FLAG_REUSEADDR | FLAG_REUSEPORT | FLAG_IPV6ONLY, and
+//                                       the extras FLAG_RECV_PKTINFO | FLAG_RECV_TIMESTAMP.
 //                                       Creates the fd, sets options, binds, starts receiving.
 //                                       A failed bind keeps the fd, unbound (as libuv does):
 //                                       localAddress() then gives the wildcard with port 0, options
@@ -50,7 +51,7 @@
 //   stats(handle)         -> object     counters since bind (the extras): receivedDatagrams,
 //                                       receivedBytes, sentDatagrams, sentBytes, sendErrors,
 //                                       droppedPending (over PENDING_CAP_BYTES), receiveBatches,
-//                                       kernelDrops (SO_RXQ_OVFL).
+//                                       kernelDrops (SO_MEMINFO now, else the last SO_RXQ_OVFL).
 //
 // dispatch kinds:
 //   KIND_RECV:      dispatch(id, KIND_RECV, data: Buffer, meta: Uint32Array, peers: Array)

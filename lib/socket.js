@@ -244,7 +244,7 @@ function openHandle(socket, property) {
 }
 
 function bindFlags(state, exclusive) {
-  let flags = 0;
+  let flags = extras.receiveInfoBindFlags(state);
   if (state.reuseAddr) flags |= native.FLAG_REUSEADDR;
   if (state.ipv6Only) flags |= native.FLAG_IPV6ONLY;
   if (state.reusePort) flags |= native.FLAG_REUSEPORT;

@@ -775,6 +775,7 @@ fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
 fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
     use std::sync::atomic::Ordering::Relaxed;
     let socket = socket_arg(&mut cx)?;
+    let live_drops = socket.core.with_socket(|sock, _| socket::kernel_drops(sock)).ok().map(u64::from);
     let s = &socket.core.stats;
     let fields = [
         ("receivedDatagrams", s.received_datagrams.load(Relaxed)),
@@ -784,7 +785,8 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
         ("sendErrors", s.send_errors.load(Relaxed)),
         ("droppedPending", s.dropped_pending.load(Relaxed)),
         ("receiveBatches", s.receive_batches.load(Relaxed)),
-        ("kernelDrops", s.kernel_drops.load(Relaxed)),
+        // Read live from the kernel when it can be, else the last count a datagram carried.
+        ("kernelDrops", live_drops.unwrap_or(0).max(s.kernel_drops.load(Relaxed))),
     ];
     let object = cx.empty_object();
     for (name, value) in fields {
@@ -795,7 +797,7 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
 }
 
 fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
-    let constants: [(&str, f64); 18] = [
+    let constants: [(&str, f64); 20] = [
         ("KIND_MORE", KIND_MORE as f64),
         ("RECV_INFO_PKTINFO", 1.0),
         ("RECV_INFO_TIMESTAMP", 2.0),
@@ -807,6 +809,8 @@ fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
         ("FLAG_REUSEADDR", BindFlags::REUSEADDR as f64),
         ("FLAG_REUSEPORT", BindFlags::REUSEPORT as f64),
         ("FLAG_IPV6ONLY", BindFlags::IPV6ONLY as f64),
+        ("FLAG_RECV_PKTINFO", BindFlags::RECV_PKTINFO as f64),
+        ("FLAG_RECV_TIMESTAMP", BindFlags::RECV_TIMESTAMP as f64),
         ("OPT_BROADCAST", 1.0),
         ("OPT_TTL", 2.0),
         ("OPT_MULTICAST_TTL", 3.0),

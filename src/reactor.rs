@@ -155,7 +155,15 @@ struct Mailbox {
     /// True from the `notify` until JS found the mailbox empty: while it is set, the reactor
     /// appends without waking JS again.
     in_flight: bool,
+    /// The reactor stopped reading the socket because the mailbox is full; the next `take_mail`
+    /// asks it to read again. Meanwhile the kernel queue absorbs (and, when full, drops and
+    /// counts) what arrives, so the reactor spends no CPU on datagrams it would only drop.
+    paused: bool,
 }
+
+/// Mail beyond which the reactor pauses reading a socket until JS takes it: half the cap, so
+/// that one more `recvmmsg` (64 datagrams, more with GRO) still fits in most cases.
+const PAUSE_AT_BYTES: usize = PENDING_CAP_BYTES / 2;
 
 /// A datagram the kernel refused with EAGAIN, kept until the socket is writable.
 struct Queued {
@@ -258,7 +266,7 @@ impl UdpCore {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             reactor: OnceCell::new(),
             io: RwLock::new(None),
-            mailbox: Mutex::new(Mailbox { mail: Mail::default(), in_flight: false }),
+            mailbox: Mutex::new(Mailbox { mail: Mail::default(), in_flight: false, paused: false }),
             backlog: Mutex::new(Backlog::default()),
             notify,
             closed: AtomicBool::new(false),
@@ -300,6 +308,13 @@ impl UdpCore {
         if let Err(err) = socket::bind_socket(&sock, addr, flags) {
             *io = Some(Bound { socket: sock, family });
             return Err(error::to_errno(&err));
+        }
+        if flags.recv_pktinfo || flags.recv_timestamp {
+            // Before the socket is registered, so that no datagram arrives without its info.
+            let ipv6 = family == Family::V6;
+            batch::enable_receive_info(sock.as_raw_fd(), ipv6, flags.recv_pktinfo, flags.recv_timestamp)
+                .map_err(|e| error::to_errno(&e))?;
+            self.receive_info.store(true, Ordering::Relaxed);
         }
         drop(io);
         self.attach(Bound { socket: sock, family }, reactor)
@@ -385,12 +400,20 @@ impl UdpCore {
     /// buffers in the mailbox, so both keep their capacity. Returns false, and ends the delivery,
     /// when there was nothing to take.
     pub fn take_mail(&self, out: &mut Mail) -> bool {
-        let mut mailbox = lock(&self.mailbox);
-        if mailbox.mail.is_empty() {
-            mailbox.in_flight = false;
-            return false;
+        let resume = {
+            let mut mailbox = lock(&self.mailbox);
+            if mailbox.mail.is_empty() {
+                mailbox.in_flight = false;
+                return false;
+            }
+            std::mem::swap(&mut mailbox.mail, out);
+            std::mem::replace(&mut mailbox.paused, false)
+        };
+        if resume {
+            if let Some(reactor) = self.reactor.get() {
+                reactor.request_read(self.id);
+            }
         }
-        std::mem::swap(&mut mailbox.mail, out);
         true
     }
 
@@ -409,19 +432,32 @@ impl UdpCore {
     }
 
     /// Appends to the mailbox and notifies the owner unless a delivery is already in flight.
-    fn post(self: &Arc<Self>, fill: impl FnOnce(&mut Mail)) {
-        let wake = {
+    /// Returns true, having marked the mailbox paused, when it is too full to read more.
+    fn post(self: &Arc<Self>, fill: impl FnOnce(&mut Mail)) -> bool {
+        let (wake, full) = {
             let mut mailbox = lock(&self.mailbox);
             fill(&mut mailbox.mail);
             let wake = !mailbox.in_flight && !mailbox.mail.is_empty();
             if wake {
                 mailbox.in_flight = true;
             }
-            wake
+            let full = mailbox.mail.data.len() >= PAUSE_AT_BYTES;
+            mailbox.paused |= full;
+            (wake, full)
         };
         if wake && !self.is_closed() {
             self.notify.notify(self);
         }
+        full
+    }
+
+    /// Whether the mailbox is too full to read now (then marked paused, under the same lock
+    /// `take_mail` checks, so the resume cannot be missed).
+    fn pause_if_full(&self) -> bool {
+        let mut mailbox = lock(&self.mailbox);
+        let full = mailbox.mail.data.len() >= PAUSE_AT_BYTES;
+        mailbox.paused |= full;
+        full
     }
 
     /// Drains the kernel queue (bounded per turn) into the mailbox. Also returns how many
@@ -431,11 +467,16 @@ impl UdpCore {
         let Some(bound) = io.as_ref() else { return (ReadOutcome::Drained, 0) };
         let fd = bound.socket.as_raw_fd();
         let (mut errors, mut messages) = (0, 0);
+        if self.pause_if_full() {
+            return (ReadOutcome::Drained, 0);
+        }
         for _ in 0..READS_PER_TURN {
             match arena.recv(fd) {
                 Ok(count) => {
                     messages += count;
-                    self.post(|mail| self.take_datagrams(arena, count, mail));
+                    if self.post(|mail| self.take_datagrams(arena, count, mail)) {
+                        return (ReadOutcome::Drained, messages);
+                    }
                     // A short batch means the queue was empty: epoll (edge-triggered) reports the
                     // next arrival as a new event, so the read that would only say EAGAIN is
                     // skipped (one syscall less per wake-up, which is most of them at low rates).
@@ -446,7 +487,7 @@ impl UdpCore {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return (ReadOutcome::Drained, messages),
                 Err(err) => {
                     let errno = error::to_errno(&err);
-                    self.post(|mail| mail.push_recv_error(errno));
+                    let _ = self.post(|mail| mail.push_recv_error(errno));
                     errors += 1;
                     if errors >= ERRORS_PER_TURN {
                         return (ReadOutcome::Drained, messages);
@@ -514,7 +555,7 @@ impl UdpCore {
         drop(backlog);
         if finished > 0 {
             self.stats.count_sends(&results);
-            self.post(|mail| mail.send_results.extend_from_slice(&results));
+            let _ = self.post(|mail| mail.send_results.extend_from_slice(&results));
         }
     }
 }
@@ -533,6 +574,8 @@ fn token_of(id: u64) -> Token {
 enum Command {
     /// The JS thread left a backlog on this socket: watch it for writability and send it.
     WantWrite(u64),
+    /// JS emptied the mailbox of a socket the reactor had paused: read it again.
+    ReadAgain(u64),
 }
 
 /// A reactor: the registry of its sockets, its command queue and the waker that interrupts its
@@ -638,6 +681,11 @@ impl Reactor {
         self.wake();
     }
 
+    fn request_read(&self, id: u64) {
+        lock(&self.commands).push(Command::ReadAgain(id));
+        self.wake();
+    }
+
     fn lookup(&self, token: Token) -> Option<Arc<UdpCore>> {
         lock(&self.sockets).get(&(token.0 as u64)).cloned()
     }
@@ -657,7 +705,7 @@ impl Reactor {
         readable.append(carried);
         for event in events.iter() {
             if event.token() == WAKER_TOKEN {
-                self.run_commands();
+                self.run_commands(readable);
                 continue;
             }
             let Some(core) = self.lookup(event.token()) else { continue };
@@ -680,10 +728,17 @@ impl Reactor {
         messages
     }
 
-    fn run_commands(&self) {
+    /// Runs what JS threads asked for; sockets to read again join `readable`.
+    fn run_commands(&self, readable: &mut Vec<Arc<UdpCore>>) {
         let commands = std::mem::take(&mut *lock(&self.commands));
         for command in commands {
             match command {
+                Command::ReadAgain(id) => {
+                    let Some(core) = self.lookup(token_of(id)) else { continue };
+                    if !readable.iter().any(|c| c.id == core.id) {
+                        readable.push(core);
+                    }
+                }
                 Command::WantWrite(id) => {
                     let Some(core) = self.lookup(token_of(id)) else { continue };
                     let armed = core.with_socket(|socket, _| {

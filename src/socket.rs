@@ -16,18 +16,26 @@ pub struct BindFlags {
     pub reuse_addr: bool,
     pub reuse_port: bool,
     pub ipv6_only: bool,
+    /// The receive-info extra, on from the first datagram: IP_PKTINFO / IPV6_RECVPKTINFO.
+    pub recv_pktinfo: bool,
+    /// The receive-info extra: SO_TIMESTAMPNS.
+    pub recv_timestamp: bool,
 }
 
 impl BindFlags {
     pub const REUSEADDR: u32 = 1;
     pub const REUSEPORT: u32 = 2;
     pub const IPV6ONLY: u32 = 4;
+    pub const RECV_PKTINFO: u32 = 8;
+    pub const RECV_TIMESTAMP: u32 = 16;
 
     pub fn from_bits(bits: u32) -> BindFlags {
         BindFlags {
             reuse_addr: bits & Self::REUSEADDR != 0,
             reuse_port: bits & Self::REUSEPORT != 0,
             ipv6_only: bits & Self::IPV6ONLY != 0,
+            recv_pktinfo: bits & Self::RECV_PKTINFO != 0,
+            recv_timestamp: bits & Self::RECV_TIMESTAMP != 0,
         }
     }
 }
@@ -201,6 +209,25 @@ pub fn set_multicast_interface(socket: &Socket, ip: IpAddr, scope_id: u32) -> io
         IpAddr::V4(v4) => socket.set_multicast_if_v4(&v4),
         IpAddr::V6(_) => socket.set_multicast_if_v6(scope_id),
     }
+}
+
+/// The kernel's count of datagrams it dropped for this socket (SO_MEMINFO, SK_MEMINFO_DROPS in
+/// include/uapi/linux/sock_diag.h): current at the moment of the call, unlike SO_RXQ_OVFL,
+/// which arrives with the next datagram read.
+pub fn kernel_drops(socket: &Socket) -> io::Result<u32> {
+    const SO_MEMINFO: libc::c_int = 55;
+    const SK_MEMINFO_VARS: usize = 9;
+    const SK_MEMINFO_DROPS: usize = 8;
+    let mut meminfo = [0u32; SK_MEMINFO_VARS];
+    let mut len = std::mem::size_of_val(&meminfo) as libc::socklen_t;
+    // SAFETY: `meminfo` has room for `len` bytes, and the kernel writes at most `len`.
+    let rc = unsafe {
+        libc::getsockopt(socket.as_raw_fd(), libc::SOL_SOCKET, SO_MEMINFO, meminfo.as_mut_ptr().cast(), &mut len)
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(meminfo[SK_MEMINFO_DROPS])
 }
 
 /// Which way a membership call goes.
@@ -379,6 +406,12 @@ mod tests {
         assert!(socket.broadcast().unwrap());
         let err = set_option(&socket, Family::V4, SockOpt::Ttl, 0).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
+    }
+
+    #[test]
+    fn a_fresh_socket_has_no_kernel_drops() {
+        let socket = bind_udp(loopback_v4(), BindFlags::default()).unwrap();
+        assert_eq!(kernel_drops(&socket).unwrap(), 0);
     }
 
     #[test]

@@ -91,12 +91,14 @@ test('getStats().kernelDrops equals /proc/net/udp\'s drops after a flood while J
   t.diagnostic(`inline: ${JSON.stringify(stats)}`);
 });
 
-test('getStats().pendingDrops counts what the thread driver read but could not hold for a blocked JS', T, async (t) => {
+test('a blocked JS thread: the thread driver stops reading at the pending cap and the kernel counts the rest', T, async (t) => {
   const count = 30000;
   const size = 200; // 6 MB: three times the pending-data cap
   const { stats, procDrops, got } = await floodBlocked(t, 'thread', { count, size, recvBufferSize: 4 << 20 });
-  assert.ok(stats.pendingDrops > 0, 'the cap was reached');
-  assert.ok(got * size <= require('../lib/native').PENDING_CAP_BYTES + 2 * size, `${got} delivered`);
+  // The reactor pauses a socket whose mail reaches half the cap, so what it read but could not
+  // hold is at most one recvmmsg batch (64 datagrams); the kernel queue takes the rest.
+  assert.ok(stats.pendingDrops <= 64, `pendingDrops ${stats.pendingDrops}`);
+  assert.ok(stats.kernelDrops > 0, 'the kernel queue overflowed while JS was blocked');
   assert.strictEqual(stats.kernelDrops, procDrops);
   assert.strictEqual(stats.receivedDatagrams, got);
   // Every datagram sent is accounted for: delivered, or dropped by the kernel or by the cap.
