@@ -65,10 +65,8 @@ struct ControlBuf([u8; RECV_CONTROL]);
 /// Whether the kernel accepted UDP_SEGMENT so far; cleared for the process the first time it
 /// refuses (EIO from a device without checksum offload, EINVAL/ENOPROTOOPT on older kernels), as
 /// quinn-udp does. Also off when TURBO_DGRAM_GSO=off.
-static GSO_ENABLED: once_cell::sync::Lazy<std::sync::atomic::AtomicBool> = once_cell::sync::Lazy::new(|| {
-    let off = std::env::var("TURBO_DGRAM_GSO").map(|v| v == "off" || v == "0").unwrap_or(false);
-    std::sync::atomic::AtomicBool::new(!off)
-});
+static GSO_ENABLED: once_cell::sync::Lazy<std::sync::atomic::AtomicBool> =
+    once_cell::sync::Lazy::new(|| std::sync::atomic::AtomicBool::new(!switched_off("TURBO_DGRAM_GSO")));
 
 pub fn gso_enabled() -> bool {
     GSO_ENABLED.load(std::sync::atomic::Ordering::Relaxed)
@@ -78,57 +76,53 @@ fn disable_gso() {
     GSO_ENABLED.store(false, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Sets an integer socket option (what setsockopt takes for every flag here).
+fn set_int_option(fd: RawFd, level: libc::c_int, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
+    // SAFETY: `value` is a c_int that outlives the call and its exact size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            option,
+            &value as *const libc::c_int as *const libc::c_void,
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Whether an A/B switch such as TURBO_DGRAM_GSO is set to `off` (or `0`).
+fn switched_off(variable: &str) -> bool {
+    std::env::var(variable).map(|v| v == "off" || v == "0").unwrap_or(false)
+}
+
 /// Opt-in receive metadata: the local address and interface each datagram arrived on
 /// (IP_PKTINFO / IPV6_RECVPKTINFO) and the kernel's receive timestamp (SO_TIMESTAMPNS).
 pub fn enable_receive_info(fd: RawFd, ipv6: bool, pktinfo: bool, timestamps: bool) -> io::Result<()> {
-    let mut options = Vec::with_capacity(2);
     if pktinfo {
-        options.push(if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) } else { (libc::IPPROTO_IP, libc::IP_PKTINFO) });
+        let (level, option) =
+            if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) } else { (libc::IPPROTO_IP, libc::IP_PKTINFO) };
+        set_int_option(fd, level, option, 1)?;
     }
     if timestamps {
-        options.push((libc::SOL_SOCKET, SO_TIMESTAMPNS));
-    }
-    let one: libc::c_int = 1;
-    for (level, option) in options {
-        // SAFETY: `one` is a c_int that outlives the call and its exact size is passed.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                level,
-                option,
-                &one as *const libc::c_int as *const libc::c_void,
-                mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        set_int_option(fd, libc::SOL_SOCKET, SO_TIMESTAMPNS, 1)?;
     }
     Ok(())
 }
 
-/// Asks the kernel to coalesce same-flow datagrams (UDP_GRO) and to report its drop counter
-/// (SO_RXQ_OVFL) with each read. Both are best effort: a kernel without them simply gives plain
-/// datagrams and no counter.
+/// Asks the kernel to coalesce same-flow datagrams (UDP_GRO; TURBO_DGRAM_GRO=off to compare) and
+/// to report its drop counter (SO_RXQ_OVFL) with each read. Both are best effort: a kernel
+/// without them simply gives plain datagrams and no counter.
 pub fn enable_receive_offloads(fd: RawFd) {
-    static GRO_ENABLED: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| {
-        !std::env::var("TURBO_DGRAM_GRO").map(|v| v == "off" || v == "0").unwrap_or(false)
-    });
-    let one: libc::c_int = 1;
-    let gro = [(SOL_UDP, UDP_GRO)];
-    let options = if *GRO_ENABLED { &gro[..] } else { &[] };
-    for &(level, option) in options.iter().chain(&[(libc::SOL_SOCKET, SO_RXQ_OVFL)]) {
-        // SAFETY: `one` is a c_int that outlives the call and its exact size is passed.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                level,
-                option,
-                &one as *const libc::c_int as *const libc::c_void,
-                mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
+    static GRO_ENABLED: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| !switched_off("TURBO_DGRAM_GRO"));
+    if *GRO_ENABLED {
+        let _ = set_int_option(fd, SOL_UDP, UDP_GRO, 1);
     }
+    let _ = set_int_option(fd, libc::SOL_SOCKET, SO_RXQ_OVFL, 1);
 }
 
 /// Calls `f` again while it fails with EINTR, the way quinn-udp wraps every syscall.
