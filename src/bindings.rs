@@ -131,13 +131,16 @@ pub struct InlineDriver {
     reactor: Arc<Reactor>,
     turner: RefCell<Turner>,
     /// Sockets whose mailbox was notified during (or since) the last turn.
-    ready: Arc<Mutex<Vec<(Arc<UdpCore>, Arc<Mutex<Mail>>)>>>,
+    ready: ReadyList,
     /// True while this thread is inside a turn: notifications then need no wake-up.
     in_turn: Arc<AtomicBool>,
     watch: RefCell<Option<LoopWatch>>,
     /// Sockets that currently hold the event loop.
     holders: Cell<usize>,
 }
+
+/// Inline sockets with mail, each with its delivery buffers, gathered during a turn.
+type ReadyList = Arc<Mutex<Vec<(Arc<UdpCore>, Arc<Mutex<Mail>>)>>>;
 
 thread_local! {
     static INLINE_DRIVER: RefCell<Option<Rc<InlineDriver>>> = const { RefCell::new(None) };
@@ -226,7 +229,7 @@ impl InlineDriver {
 /// Wakes an inline socket's owner: records the socket as ready; outside a turn it also wakes the
 /// reactor so that libuv runs a turn soon (a write to an eventfd, no thread hop).
 struct InlineNotify {
-    ready: Arc<Mutex<Vec<(Arc<UdpCore>, Arc<Mutex<Mail>>)>>>,
+    ready: ReadyList,
     in_turn: Arc<AtomicBool>,
     reactor: Arc<Reactor>,
     spare: Arc<Mutex<Mail>>,
@@ -585,6 +588,9 @@ fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
     }
 }
 
+/// The distinct destinations of a flush, and per datagram the index of its own.
+type Destinations = (Vec<SockAddr>, Vec<usize>);
+
 /// Parses each datagram's destination; returns the distinct addresses and, per datagram, the
 /// index of its address. A malformed literal fails the whole flush with EINVAL (lib/ sends only
 /// literals it resolved, so this does not happen in practice).
@@ -593,7 +599,7 @@ fn destinations<'a>(
     ips: &[Handle<'a, JsValue>],
     ports: &[Handle<'a, JsValue>],
     family: Family,
-) -> NeonResult<Result<(Vec<SockAddr>, Vec<usize>), i32>> {
+) -> NeonResult<Result<Destinations, i32>> {
     let mut dests: Vec<SockAddr> = Vec::new();
     let mut dest_of = Vec::with_capacity(ips.len());
     let mut recent: Vec<(Handle<'a, JsValue>, u16, usize)> = Vec::with_capacity(RECENT_DESTINATIONS);

@@ -67,7 +67,9 @@ macro_rules! resolve {
         let name = concat!(stringify!($name), "\0");
         let found = symbol(CStr::from_bytes_with_nul(name.as_bytes()).ok()?)?;
         // SAFETY: the symbol is the host's function of that name; its signature is the one
-        // declared in `Host`, taken from node_api.h / js_native_api.h / uv.h.
+        // declared in `Host`, taken from node_api.h / js_native_api.h / uv.h (the target type
+        // is the field's, inferred).
+        #[allow(clippy::missing_transmute_annotations)]
         unsafe { std::mem::transmute::<*mut c_void, _>(found) }
     }};
 }
