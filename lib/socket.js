@@ -54,6 +54,7 @@ const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
 
 const EINVAL = -22;
 const ENOPROTOOPT = -92;
+const EISCONN = -106;
 const BUFFER_TYPES = ['Buffer', 'TypedArray', 'DataView', 'string'];
 const DRIVERS = { thread: native.DRIVER_THREAD, inline: native.DRIVER_INLINE };
 
@@ -647,9 +648,14 @@ function finishSend(ex, socket, ip, list, address, port, callback) {
     if (callback) process.nextTick(callback, new ERR_IP_BLOCKED(ip));
     return;
   }
-  if (ip !== null && !ipFitsType(ip, socket.type)) {
-    // libuv cannot parse the destination: a synchronous send error, reported to a callback only.
-    if (callback) process.nextTick(callback, exceptionWithHostPort(EINVAL, 'send', address, port));
+  // libuv refuses synchronously a destination it cannot parse (EINVAL), and an addressed send on a
+  // socket that connected while the send's lookup ran (EISCONN); the builtin reports either to a
+  // callback only.
+  let syncErr = 0;
+  if (ip !== null && !ipFitsType(ip, socket.type)) syncErr = EINVAL;
+  else if (ip !== null && state.connectState === ConnectState.CONNECTED) syncErr = EISCONN;
+  if (syncErr) {
+    if (callback) process.nextTick(callback, exceptionWithHostPort(syncErr, 'send', address, port));
     return;
   }
   const datagram = list.length === 1 ? asBuffer(list[0]) : Buffer.concat(list);
