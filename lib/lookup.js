@@ -6,6 +6,7 @@
 // dns.lookup for everything. The results are the same, but what a non-string address throws and
 // whether a replaced dns.lookup sees literals differ, so each Node gets its builtin's behaviour.
 
+const fs = require('node:fs');
 const net = require('node:net');
 
 const ANSWERS_LITERALS = Number(process.versions.node.split('.')[0]) >= 26;
@@ -35,4 +36,15 @@ function ipFitsType(ip, type) {
   return type === 'udp4' ? net.isIPv4(ip) : net.isIPv6(ip);
 }
 
-module.exports = { ipFitsType, lookupFor };
+// An IPv6 literal's zone as libuv reads it (uv_ip6_addr: if_nametoindex): a name no interface has,
+// digits included, means scope 0 (no interface) rather than an error. Returns `ip` with the zone
+// kept if an interface has that name, without it otherwise.
+function zoneAsLibuv(ip) {
+  const at = ip.indexOf('%');
+  if (at < 0) return ip;
+  const zone = ip.slice(at + 1);
+  const known = /^[^/]+$/.test(zone) && zone !== '.' && zone !== '..' && fs.existsSync(`/sys/class/net/${zone}`);
+  return known ? ip : ip.slice(0, at);
+}
+
+module.exports = { ipFitsType, lookupFor, zoneAsLibuv };

@@ -42,7 +42,7 @@ const {
   validateString,
   validateUint32,
 } = require('./validate');
-const { ipFitsType, lookupFor } = require('./lookup');
+const { ipFitsType, lookupFor, zoneAsLibuv } = require('./lookup');
 const sendQueue = require('./send-queue');
 const { createReceiveState, onReceiveBatch } = require('./receive');
 const extras = require('./extras');
@@ -55,6 +55,7 @@ const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
 const EINVAL = -22;
 const ENOPROTOOPT = -92;
 const EISCONN = -106;
+const EBADF = -9;
 const BUFFER_TYPES = ['Buffer', 'TypedArray', 'DataView', 'string'];
 const DRIVERS = { thread: native.DRIVER_THREAD, inline: native.DRIVER_INLINE };
 
@@ -758,8 +759,14 @@ Socket.prototype.setMulticastLoopback = function (arg) {
 Socket.prototype.setMulticastInterface = function (interfaceAddress) {
   healthCheck(this);
   validateString(interfaceAddress, 'interfaceAddress');
-  const err = net.isIP(interfaceAddress) === 0 ? EINVAL :
-    native.setMulticastInterface(this[kState].handle, interfaceAddress);
+  const state = this[kState];
+  const family = net.isIP(interfaceAddress);
+  let err;
+  if (family === 0) err = EINVAL;
+  // libuv sets IPV6_MULTICAST_IF for an IPv6 literal whatever the socket's family; an IPv4 socket
+  // has no such option (without an fd the setsockopt fails with EBADF first).
+  else if (family === 6 && this.type === 'udp4') err = state.hasFd || state.bindFailed ? ENOPROTOOPT : EBADF;
+  else err = native.setMulticastInterface(state.handle, zoneAsLibuv(interfaceAddress));
   if (err) throw errnoException(err, 'setMulticastInterface');
 };
 
@@ -779,7 +786,7 @@ function ensureFd(socket) {
 
 // The binding turns the addresses into strings; an absent interface means "any" (native: '').
 function interfaceArg(interfaceAddress) {
-  return interfaceAddress === undefined || interfaceAddress === null ? '' : String(interfaceAddress);
+  return interfaceAddress === undefined || interfaceAddress === null ? '' : zoneAsLibuv(String(interfaceAddress));
 }
 
 function changeMembership(socket, add, multicastAddress, interfaceAddress) {
