@@ -129,13 +129,17 @@ function cancelInflight(queue) {
   if (due.length > 0) setImmediate(() => { for (const request of due) complete(request); });
 }
 
-// What has not reached the kernel yet: this tick's datagrams plus what the reactor holds.
+// What has not reached the kernel, as the builtin counts it: libuv tries a send at once when its
+// queue is empty and queues it only behind others. So this tick's datagrams count only while the
+// reactor holds earlier ones (with an empty reactor queue they would already be with the kernel).
 function queuedBytes(queue) {
-  return queue.bytes + native.sendQueueSize(queue.handle);
+  const held = native.sendQueueSize(queue.handle);
+  return held === 0 ? 0 : held + queue.bytes;
 }
 
 function queuedCount(queue) {
-  return queue.bufs.length + native.sendQueueCount(queue.handle);
+  const held = native.sendQueueCount(queue.handle);
+  return held === 0 ? 0 : held + queue.bufs.length;
 }
 
 module.exports = {
