@@ -63,11 +63,13 @@
 //                   [ifindex, localIndex, seconds, nanoseconds], 0xFFFFFFFF = unknown) and locals
 //                   (string[] of local addresses indexed by localIndex).
 //   KIND_SEND_DONE: dispatch(id, KIND_SEND_DONE, results: Int32Array) bytes or -errno, in send order.
-//   KIND_MORE:      dispatch(id, KIND_MORE) the thread driver used up its delivery budget with more
-//                   waiting: JS calls resume(handle) from setImmediate, so the loop turns between.
-//   resume(handle)                      the next delivery round after KIND_MORE.
+//   KIND_RECV_STEP: dispatch(id, KIND_RECV_STEP) -> more: emit the next event of the socket's
+//                   receive backlog. KIND_RECV also returns `more` after emitting the batch's first
+//                   event. The native side calls once per event, each in a callback scope of its
+//                   own (nextTicks and microtasks run in between, as after each builtin recv).
 //
-// Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, RECV_ERROR_PEER = 0xFFFFFFFF,
+// Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, KIND_RECV_STEP = 3,
+// RECV_ERROR_PEER = 0xFFFFFFFF,
 // FLAG_REUSEADDR = 1, FLAG_REUSEPORT = 2, FLAG_IPV6ONLY = 4, OPT_BROADCAST = 1, OPT_TTL = 2,
 // OPT_MULTICAST_TTL = 3, OPT_MULTICAST_LOOP = 4, OPT_RCVBUF = 5, OPT_SNDBUF = 6,
 // DRIVER_THREAD = 0, DRIVER_INLINE = 1, PENDING_CAP_BYTES.

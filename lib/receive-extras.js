@@ -7,8 +7,8 @@
 // A batch is cut into runs at receive errors (a failed recvmsg is reported in sequence, as the
 // standard path does). For each run: 'messages' with the array of { msg, rinfo }, then one
 // 'message' per datagram with the same msg and rinfo objects, then the run's receive error as
-// 'error'. Progress is recorded before each emit, so a listener that throws never sees the same
-// datagram twice and the rest of the batch follows on a later turn (lib/receive.js resumes it).
+// 'error'. One event per call (lib/receive.js): progress is recorded before each emit, so a
+// listener that throws never sees the same datagram twice.
 //
 // Receive info (native KIND_RECV with `info`: 4 numbers per datagram, [ifindex, localIndex,
 // seconds, nanoseconds], 0xFFFFFFFF = unknown, and `locals`, the local addresses by localIndex)
@@ -20,23 +20,28 @@ const { errnoException } = require('./errors');
 
 const UNKNOWN = 0xFFFFFFFF;
 
-// state.extras.receiveInfo: native RECV_INFO_* flags the socket asked for.
-function deliverBatchExtras(socket, state, batch) {
+// state.extras.receiveInfo: native RECV_INFO_* flags the socket asked for. Emits the batch's next
+// event ('messages' for a run, one of its 'message's, or a receive 'error'); false when none is
+// left.
+function stepBatchExtras(socket, state, batch) {
   const { meta } = batch;
   const pairs = meta.length;
   if (batch.infoSkip === undefined) batch.infoSkip = datagramsWithoutInfo(batch);
   while (state.handle !== null) {
     if (batch.run === undefined) {
-      if (batch.index >= pairs) return;
+      if (batch.index >= pairs) return false;
       if (meta[batch.index + 1] === native.RECV_ERROR_PEER) {
         const errno = meta[batch.index];
         batch.index += 2;
         socket.emit('error', errnoException(-errno, 'recvmsg'));
-        continue;
+        return true;
       }
       batch.run = collectRun(state, batch);
       batch.runPos = 0;
-      if (batch.run.length > 0 && socket.listenerCount('messages') > 0) socket.emit('messages', batch.run);
+      if (batch.run.length > 0 && socket.listenerCount('messages') > 0) {
+        socket.emit('messages', batch.run);
+        return true;
+      }
       continue;
     }
     const run = batch.run;
@@ -46,7 +51,14 @@ function deliverBatchExtras(socket, state, batch) {
     }
     const entry = run[batch.runPos++];
     socket.emit('message', entry.msg, entry.rinfo);
+    return true;
   }
+  return false;
+}
+
+// Whether the batch has no event left to emit.
+function batchExtrasDone(batch) {
+  return batch.index >= batch.meta.length && (batch.run === undefined || batch.runPos >= batch.run.length);
 }
 
 // The datagrams from batch.index up to the next receive error, as { msg, rinfo }; advances
@@ -109,4 +121,4 @@ function datagramsWithoutInfo(batch) {
   return Math.max(0, datagrams - batch.info.length / 4);
 }
 
-module.exports = { deliverBatchExtras };
+module.exports = { stepBatchExtras, batchExtrasDone };

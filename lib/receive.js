@@ -5,60 +5,51 @@
 // strings the reactor built once per distinct peer. Each datagram becomes a view into the batch
 // and a fresh rinfo { address, family, port, size }, in the builtin's key order.
 //
-// Batches wait in the socket's backlog while they are delivered. If a 'message' listener throws,
-// the exception goes on to the uncaught-exception machinery as the builtin's would, and the rest of
-// the backlog is delivered on a later turn of the loop, as the builtin's next recvmsg callbacks
-// would be. Nothing is delivered once the socket is closed.
+// One event per call: the native side calls in once per event (KIND_RECV with a new batch, then
+// KIND_RECV_STEP), each in a callback scope of its own, so the nextTicks and microtasks that a
+// listener queues run before the next datagram's 'message', as with the builtin's one recv
+// callback per datagram. Each call returns whether more events wait. Progress is recorded before
+// each emit, so a listener that throws (the native side reports it as uncaught) never sees the
+// same datagram twice. Nothing is delivered once the socket is closed.
 
 const native = require('./native');
 const { errnoException } = require('./errors');
-const { deliverBatchExtras } = require('./receive-extras');
+const { stepBatchExtras, batchExtrasDone } = require('./receive-extras');
 
 function createReceiveState() {
-  return { backlog: [], resumeScheduled: false };
+  return { backlog: [] };
 }
 
 // state: the socket's private state; state.handle is null once closed, state.receive holds the
 // backlog, state.receiveBlockList is the socket's net.BlockList, if any.
 // info / locals: only with the receive-info extra on (lib/receive-extras.js).
 function onReceiveBatch(socket, state, data, meta, peers, info, locals) {
-  const receive = state.receive;
-  receive.backlog.push({ data, meta, peers, info, locals, index: 0, offset: 0, extras: undefined });
-  if (receive.backlog.length === 1 && !receive.resumeScheduled) drainBacklog(socket, state);
+  state.receive.backlog.push({ data, meta, peers, info, locals, index: 0, offset: 0, extras: undefined });
+  return receiveStep(socket, state);
 }
 
-function drainBacklog(socket, state) {
-  const receive = state.receive;
-  receive.resumeScheduled = false;
-  let threw = true;
-  try {
-    while (receive.backlog.length > 0 && state.handle !== null) {
-      const batch = receive.backlog[0];
-      // The extras (receive info, 'messages' listeners) take a batch whole, decided when it starts.
-      batch.extras ??= batch.info !== undefined || socket.listenerCount('messages') > 0;
-      if (batch.extras) deliverBatchExtras(socket, state, batch);
-      else deliverBatch(socket, state, batch);
-      receive.backlog.shift();
-    }
-    threw = false;
-  } finally {
-    if (state.handle === null) {
-      receive.backlog.length = 0;
-    } else if (threw && receive.backlog.length > 0) {
-      receive.resumeScheduled = true;
-      setImmediate(drainBacklog, socket, state);
-    }
+// Emits the next receive event of the socket ('message', or 'error' for a failed recvmsg);
+// returns whether more wait.
+function receiveStep(socket, state) {
+  const { backlog } = state.receive;
+  while (state.handle !== null && backlog.length > 0) {
+    const batch = backlog[0];
+    // The extras (receive info, 'messages' listeners) take a batch whole, decided when it starts.
+    batch.extras ??= batch.info !== undefined || socket.listenerCount('messages') > 0;
+    const emitted = batch.extras ? stepBatchExtras(socket, state, batch) : stepBatch(socket, state, batch);
+    const done = batch.extras ? batchExtrasDone(batch) : batch.index >= batch.meta.length;
+    if (done) backlog.shift();
+    if (emitted) return state.handle !== null && backlog.length > 0;
   }
+  backlog.length = 0;
+  return false;
 }
 
-function deliverBatch(socket, state, batch) {
+// Emits the batch's next event, skipping datagrams from blocked senders; false when the batch
+// has none left.
+function stepBatch(socket, state, batch) {
   const { data, meta, peers } = batch;
-  // Buffer.from(arrayBuffer, offset, length) makes the same view as data.subarray() at about
-  // two thirds of the cost, which counts once per datagram.
-  const arrayBuffer = data.buffer;
-  const base = data.byteOffset;
-  const pairs = meta.length;
-  while (batch.index < pairs && state.handle !== null) {
+  while (batch.index < meta.length) {
     const length = meta[batch.index];
     const peer = meta[batch.index + 1];
     batch.index += 2; // consumed before the emit: a throwing listener must not see it twice
@@ -66,7 +57,7 @@ function deliverBatch(socket, state, batch) {
       // The reactor reports a failed recvmsg (ECONNREFUSED on a connected socket) with the
       // positive errno as the length.
       socket.emit('error', errnoException(-length, 'recvmsg'));
-      continue;
+      return true;
     }
     const start = batch.offset;
     batch.offset += length;
@@ -75,8 +66,13 @@ function deliverBatch(socket, state, batch) {
     const family = peers[p + 1];
     const blockList = state.receiveBlockList;
     if (blockList !== undefined && blockList.check(address, family.toLowerCase())) continue;
-    socket.emit('message', Buffer.from(arrayBuffer, base + start, length), { address, family, port: peers[p + 2], size: length });
+    // Buffer.from(arrayBuffer, offset, length) makes the same view as data.subarray() at about
+    // two thirds of the cost, which counts once per datagram.
+    socket.emit('message', Buffer.from(data.buffer, data.byteOffset + start, length),
+      { address, family, port: peers[p + 2], size: length });
+    return true;
   }
+  return false;
 }
 
-module.exports = { createReceiveState, onReceiveBatch };
+module.exports = { createReceiveState, onReceiveBatch, receiveStep };

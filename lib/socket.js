@@ -44,7 +44,7 @@ const {
 } = require('./validate');
 const { ipFitsType, lookupFor, zoneAsLibuv } = require('./lookup');
 const sendQueue = require('./send-queue');
-const { createReceiveState, onReceiveBatch } = require('./receive');
+const { createReceiveState, onReceiveBatch, receiveStep } = require('./receive');
 const extras = require('./extras');
 
 const kState = Symbol('state symbol');
@@ -71,23 +71,20 @@ const bindCleanupEvent = NODE_MAJOR >= 26 ? EventEmitter.errorMonitor : 'error';
 
 const socketsById = new Map(); // sockets with an fd the reactor reports on
 
+// Every native event of every socket of this thread. Receive events return whether more of the
+// socket's receive backlog waits (lib/receive.js).
 function dispatch(id, kind, a, b, c, d, e) {
   const socket = socketsById.get(id);
-  if (socket === undefined) return;
+  if (socket === undefined) return false;
   const state = socket[kState];
   if (kind === native.KIND_RECV) {
-    if (state.receiving) onReceiveBatch(socket, state, a, b, c, d, e);
+    return state.receiving ? onReceiveBatch(socket, state, a, b, c, d, e) : false;
+  } else if (kind === native.KIND_RECV_STEP) {
+    return receiveStep(socket, state);
   } else if (kind === native.KIND_SEND_DONE) {
     sendQueue.onSendDone(state.sendQueue, a);
-  } else if (kind === native.KIND_MORE) {
-    // The thread driver has more for us: take it on the next loop iteration, after timers and
-    // other I/O, as the builtin's recv callbacks would interleave with them.
-    setImmediate(resumeDelivery, state);
   }
-}
-
-function resumeDelivery(state) {
-  if (state.handle !== null) native.resume(state.handle);
+  return false;
 }
 
 native.init(dispatch);

@@ -1,15 +1,16 @@
-//! The Node host functions the inline driver needs and Neon does not wrap: a few Node-API calls
+//! The Node host functions the drivers need and Neon does not wrap: a few Node-API calls
 //! (`napi_get_uv_event_loop`, callback scopes, `napi_fatal_exception`, env cleanup hooks) and
-//! libuv's poll handle. All of them are looked up at run time in the running node binary with
+//! libuv's poll and async handles. All of them are looked up at run time in the running node binary with
 //! `dlsym`, so the addon still loads (and the thread driver still works) where they are missing,
 //! and Rust tests link without Node.
 //!
 //! Only ABI-stable libuv is used: the handle is allocated with `uv_handle_size(UV_POLL)`, and the
 //! only field touched is `data`, which libuv documents as the first member of every handle.
-//! All `unsafe` FFI of the inline driver lives here.
+//! All `unsafe` FFI of delivery into JS lives here.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
+use std::sync::{Arc, Mutex};
 
 use once_cell::sync::OnceCell;
 
@@ -20,9 +21,12 @@ type UvLoop = c_void;
 type UvPoll = c_void;
 type UvPollCb = unsafe extern "C" fn(handle: *mut UvPoll, status: c_int, events: c_int);
 type UvCloseCb = unsafe extern "C" fn(handle: *mut c_void);
+type UvAsyncCb = unsafe extern "C" fn(handle: *mut c_void);
 
 const NAPI_OK: NapiStatus = 0;
-/// `UV_POLL` in `uv_handle_type` (uv.h: UV_HANDLE_TYPE_MAP, stable across libuv 1.x).
+/// `UV_ASYNC` and `UV_POLL` in `uv_handle_type` (uv.h: UV_HANDLE_TYPE_MAP, stable across
+/// libuv 1.x).
+const UV_ASYNC: c_int = 1;
 const UV_POLL: c_int = 8;
 /// `UV_READABLE` in `uv_poll_event`.
 const UV_READABLE: c_int = 1;
@@ -44,6 +48,8 @@ struct Host {
     uv_handle_size: unsafe extern "C" fn(c_int) -> usize,
     uv_poll_init: unsafe extern "C" fn(*mut UvLoop, *mut UvPoll, c_int) -> c_int,
     uv_poll_start: unsafe extern "C" fn(*mut UvPoll, c_int, UvPollCb) -> c_int,
+    uv_async_init: unsafe extern "C" fn(*mut UvLoop, *mut c_void, UvAsyncCb) -> c_int,
+    uv_async_send: unsafe extern "C" fn(*mut c_void) -> c_int,
     uv_close: unsafe extern "C" fn(*mut c_void, UvCloseCb),
     uv_ref: unsafe extern "C" fn(*mut c_void),
     uv_unref: unsafe extern "C" fn(*mut c_void),
@@ -92,6 +98,8 @@ impl Host {
             uv_handle_size: resolve!(uv_handle_size),
             uv_poll_init: resolve!(uv_poll_init),
             uv_poll_start: resolve!(uv_poll_start),
+            uv_async_init: resolve!(uv_async_init),
+            uv_async_send: resolve!(uv_async_send),
             uv_close: resolve!(uv_close),
             uv_ref: resolve!(uv_ref),
             uv_unref: resolve!(uv_unref),
@@ -99,66 +107,112 @@ impl Host {
     }
 }
 
-/// What a `LoopWatch` calls when its fd is readable, on the JS thread.
-pub type OnReadable = Box<dyn FnMut(&CallbackScope)>;
+/// What a loop handle calls on the JS thread when it fires, inside fresh scopes.
+pub type OnFire = Box<dyn FnMut(&mut CallbackScope)>;
 
-struct WatchState {
+/// What the libuv callbacks of one handle need. Freed by `free_handle` after `uv_close`.
+struct HandleState {
     env: NapiEnv,
     async_context: *mut c_void,
-    on_readable: OnReadable,
-    handle: *mut UvPoll,
+    on_fire: OnFire,
+    handle: *mut c_void,
+    /// For an async handle: the senders' view of it, cleared before the handle closes.
+    sender: Option<Arc<WakeSender>>,
     closed: bool,
 }
 
-/// A libuv poll handle on a JS thread's event loop, watching one fd for readability. It starts
-/// unreferenced (it does not keep the loop alive) and closes itself when the env is torn down.
-pub struct LoopWatch {
-    state: *mut WatchState,
+/// Which libuv handle to make.
+pub enum LoopHandleKind {
+    /// `uv_poll_t` watching an fd for readability (the inline driver's epoll fd).
+    Readable(c_int),
+    /// `uv_async_t`, fired from any thread through its `WakeSender` (the thread driver's wake-up).
+    Async,
 }
 
-impl LoopWatch {
-    /// Starts watching `fd` on the loop of `env` (which must be the calling JS thread's env).
-    /// `None` when the host lacks a needed function or libuv refuses the fd.
-    pub fn start(env: NapiEnv, fd: c_int, on_readable: OnReadable) -> Option<LoopWatch> {
+/// A libuv handle on a JS thread's event loop. It starts unreferenced (it does not keep the
+/// loop alive) and closes itself when the env is torn down (a worker exiting).
+pub struct LoopHandle {
+    state: *mut HandleState,
+}
+
+/// Fires an async `LoopHandle` from any thread; a no-op once the handle is closed, so the reactor
+/// thread may keep it past a worker's exit.
+pub struct WakeSender {
+    /// The `uv_async_t`, or null once closed.
+    handle: Mutex<usize>,
+}
+
+impl WakeSender {
+    pub fn wake(&self) {
+        let Some(host) = host() else { return };
+        let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner());
+        if *handle != 0 {
+            // SAFETY: the handle is open while the pointer is set (cleared under this lock
+            // before uv_close); uv_async_send may be called from any thread.
+            unsafe {
+                (host.uv_async_send)(*handle as *mut c_void);
+            }
+        }
+    }
+}
+
+impl LoopHandle {
+    /// Makes the handle on the loop of `env` (the calling JS thread's env). `None` when the
+    /// host lacks a needed function or libuv refuses.
+    pub fn start(env: NapiEnv, kind: LoopHandleKind, on_fire: OnFire) -> Option<LoopHandle> {
         let host = host()?;
         // SAFETY: `env` is the current thread's napi_env (the caller is inside a JS call), and
-        // every out-pointer is valid. The handle gets exactly uv_handle_size(UV_POLL) bytes from
-        // malloc and is freed only in the close callback, after libuv is done with it.
+        // every out-pointer is valid. The handle gets exactly uv_handle_size() bytes from malloc
+        // and is freed only in the close callback, after libuv is done with it.
         unsafe {
             let mut uv_loop = ptr::null_mut();
             if (host.napi_get_uv_event_loop)(env, &mut uv_loop) != NAPI_OK || uv_loop.is_null() {
                 return None;
             }
             let async_context = async_context(host, env)?;
-            let handle = libc::malloc((host.uv_handle_size)(UV_POLL)) as *mut UvPoll;
+            let type_id = match kind {
+                LoopHandleKind::Readable(_) => UV_POLL,
+                LoopHandleKind::Async => UV_ASYNC,
+            };
+            let handle = libc::malloc((host.uv_handle_size)(type_id));
             if handle.is_null() {
                 return None;
             }
-            if (host.uv_poll_init)(uv_loop, handle, fd) != 0 {
+            let started = match kind {
+                LoopHandleKind::Readable(fd) => (host.uv_poll_init)(uv_loop, handle, fd) == 0,
+                LoopHandleKind::Async => (host.uv_async_init)(uv_loop, handle, on_async) == 0,
+            };
+            if !started {
                 libc::free(handle);
                 return None;
             }
-            let state = Box::into_raw(Box::new(WatchState { env, async_context, on_readable, handle, closed: false }));
+            let sender = matches!(kind, LoopHandleKind::Async).then(|| Arc::new(WakeSender { handle: Mutex::new(handle as usize) }));
+            let state = Box::into_raw(Box::new(HandleState { env, async_context, on_fire, handle, sender, closed: false }));
             // `data` is the first member of every uv handle (uv.h: UV_HANDLE_FIELDS).
             *(handle as *mut *mut c_void) = state as *mut c_void;
             (host.uv_unref)(handle);
-            if (host.uv_poll_start)(handle, UV_READABLE, on_poll) != 0 {
-                // free_handle must not free the state too: detach it first.
-                *(handle as *mut *mut c_void) = ptr::null_mut();
-                (host.uv_close)(handle, free_handle);
-                drop(Box::from_raw(state));
-                return None;
+            if let LoopHandleKind::Readable(_) = kind {
+                if (host.uv_poll_start)(handle, UV_READABLE, on_poll) != 0 {
+                    close_on_teardown(state as *mut c_void);
+                    return None;
+                }
             }
             (host.napi_add_env_cleanup_hook)(env, close_on_teardown, state as *mut c_void);
-            Some(LoopWatch { state })
+            Some(LoopHandle { state })
         }
+    }
+
+    /// The sender of an async handle (`None` for a poll handle).
+    pub fn sender(&self) -> Option<Arc<WakeSender>> {
+        // SAFETY: `state` lives until the handle's close callback, which runs only after the
+        // env's teardown; the JS thread (the only caller) runs no JS after that.
+        unsafe { (*self.state).sender.clone() }
     }
 
     /// Whether the handle keeps the event loop alive.
     pub fn set_ref(&self, referenced: bool) {
         let Some(host) = host() else { return };
-        // SAFETY: `state` lives until the env's teardown, after which no JS call (and so no
-        // caller of this) runs on this thread; a closed handle is not touched.
+        // SAFETY: as in `sender`; a closed handle is not touched.
         unsafe {
             let state = &*self.state;
             if state.closed {
@@ -182,18 +236,40 @@ unsafe fn async_context(host: &Host, env: NapiEnv) -> Option<*mut c_void> {
     ok.then_some(context)
 }
 
-/// Proof that the code runs inside a handle scope and a callback scope of `env`: when the scope
-/// closes, Node runs the nextTick queue and microtasks, as after any builtin I/O callback.
+/// Proof that the code runs inside a handle scope and a callback scope of `env`. When a callback
+/// scope closes at the top of the stack, Node runs the nextTick queue and then the microtasks,
+/// exactly as after each builtin I/O callback (node:dgram makes one per datagram).
 pub struct CallbackScope {
     pub env: NapiEnv,
+    resource: NapiValue,
+    async_context: *mut c_void,
+    scope: *mut c_void,
 }
 
 impl CallbackScope {
+    /// Closes the callback scope (running nextTicks and microtasks) and opens a new one: the
+    /// boundary between two datagrams, as between two of the builtin's recv callbacks.
+    pub fn boundary(&mut self) {
+        let Some(host) = host() else { return };
+        // SAFETY: on the JS thread, inside the handle scope opened by `fire`; `scope` is the
+        // callback scope this struct opened last.
+        unsafe {
+            (host.napi_close_callback_scope)(self.env, self.scope);
+            self.report_pending_exception();
+            let mut scope = ptr::null_mut();
+            if (host.napi_open_callback_scope)(self.env, self.resource, self.async_context, &mut scope) == NAPI_OK {
+                self.scope = scope;
+            } else {
+                self.scope = ptr::null_mut();
+            }
+        }
+    }
+
     /// Hands an exception the JS code left pending to Node as uncaught (the 'uncaughtException'
     /// path a throw in a builtin 'message' listener takes). Returns whether there was one.
     pub fn report_pending_exception(&self) -> bool {
         let Some(host) = host() else { return false };
-        // SAFETY: called on the JS thread inside the scopes opened by `on_poll`.
+        // SAFETY: called on the JS thread inside the scopes opened by `fire`.
         unsafe {
             let mut pending = false;
             if (host.napi_is_exception_pending)(self.env, &mut pending) != NAPI_OK || !pending {
@@ -221,9 +297,18 @@ pub unsafe fn report_uncaught(env: NapiEnv, error: *mut c_void) -> bool {
     }
 }
 
-unsafe extern "C" fn on_poll(handle: *mut UvPoll, _status: c_int, _events: c_int) {
+unsafe extern "C" fn on_poll(handle: *mut c_void, _status: c_int, _events: c_int) {
+    fire(handle);
+}
+
+unsafe extern "C" fn on_async(handle: *mut c_void) {
+    fire(handle);
+}
+
+/// Runs a handle's `on_fire` inside a handle scope and a callback scope of its env.
+unsafe fn fire(handle: *mut c_void) {
     let Some(host) = host() else { return };
-    let state = *(handle as *mut *mut WatchState);
+    let state = *(handle as *mut *mut HandleState);
     if state.is_null() || (*state).closed {
         return;
     }
@@ -238,26 +323,32 @@ unsafe extern "C" fn on_poll(handle: *mut UvPoll, _status: c_int, _events: c_int
     let scoped = (host.napi_create_object)(env, &mut resource) == NAPI_OK
         && (host.napi_open_callback_scope)(env, resource, state.async_context, &mut callback_scope) == NAPI_OK;
     if scoped {
-        let scope = CallbackScope { env };
-        // A panic must not unwind into libuv: it costs this turn only.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (state.on_readable)(&scope)));
+        let mut scope = CallbackScope { env, resource, async_context: state.async_context, scope: callback_scope };
+        // A panic must not unwind into libuv: it costs this callback only.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (state.on_fire)(&mut scope)));
         scope.report_pending_exception();
-        (host.napi_close_callback_scope)(env, callback_scope);
+        if !scope.scope.is_null() {
+            (host.napi_close_callback_scope)(env, scope.scope);
+            scope.report_pending_exception();
+        }
     }
     (host.napi_close_handle_scope)(env, handle_scope);
 }
 
 unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
     let Some(host) = host() else { return };
-    let state = &mut *(arg as *mut WatchState);
+    let state = &mut *(arg as *mut HandleState);
     if !state.closed {
         state.closed = true;
+        if let Some(sender) = &state.sender {
+            *sender.handle.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+        }
         (host.uv_close)(state.handle, free_handle);
     }
 }
 
 unsafe extern "C" fn free_handle(handle: *mut c_void) {
-    let state = *(handle as *mut *mut WatchState);
+    let state = *(handle as *mut *mut HandleState);
     if !state.is_null() {
         drop(Box::from_raw(state));
     }

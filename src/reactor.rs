@@ -249,6 +249,8 @@ pub struct UdpCore {
     closed: AtomicBool,
     /// Whether received datagrams carry `Mail::info` (the pktinfo / timestamp extra).
     receive_info: AtomicBool,
+    /// JS still has events of delivered batches to emit (touched by the owning JS thread only).
+    js_backlog: AtomicBool,
     pub stats: Stats,
 }
 
@@ -271,12 +273,22 @@ impl UdpCore {
             notify,
             closed: AtomicBool::new(false),
             receive_info: AtomicBool::new(false),
+            js_backlog: AtomicBool::new(false),
             stats: Stats::default(),
         })
     }
 
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether JS said more events of delivered batches wait (see bindings' delivery).
+    pub fn has_js_backlog(&self) -> bool {
+        self.js_backlog.load(Ordering::Relaxed)
+    }
+
+    pub fn set_js_backlog(&self, more: bool) {
+        self.js_backlog.store(more, Ordering::Relaxed);
     }
 
     /// Runs `f` on the open socket, or fails with EBADF when there is none (not bound yet, or

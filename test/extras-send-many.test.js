@@ -186,7 +186,7 @@ test('sendMany: a run of same-size datagrams leaves as GSO messages of one sendm
   assert.deepStrictEqual(JSON.parse(out), { err: null, n: 100 });
   const calls = fs.readFileSync(trace, 'utf8').split('\n').filter((line) => line.includes(`htons(${p.port})`));
   assert.strictEqual(calls.length, 1, calls.join('\n'));
-  assert.match(calls[0], /^\d+ sendmmsg\(.*\], 2, 0\) += 2$/); // two messages given, two sent
+  assert.match(calls[0], /^\d+\s+sendmmsg\(.*\], 2, 0\) += 2$/); // two messages given, two sent
   const gso = calls[0].match(/cmsg_level=SOL_UDP, cmsg_type=0x67/g) ?? []; // UDP_SEGMENT = 103
   const lengths = Array.from(calls[0].matchAll(/msg_len=(\d+)\}/g), (m) => Number(m[1]));
   assert.strictEqual(gso.length, 2, calls[0]);

@@ -5,64 +5,42 @@
 //! returned as negative errno numbers; a wrong argument type throws (a bug in lib/, not a user
 //! error). Nothing here unwraps what a user or the kernel controls.
 
-use std::cell::{Cell, RefCell};
-use std::ffi::c_void;
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use neon::prelude::*;
-use neon::thread::LocalKey;
 use neon::types::buffer::TypedArray;
 use socket2::SockAddr;
 
 use crate::addr::{self, Family};
 use crate::batch::Datagram;
 use crate::error;
-use crate::host::{self, CallbackScope, LoopWatch, NapiEnv};
-use crate::reactor::{Mail, Notify, Reactor, Turner, UdpCore, RECV_ERROR_PEER};
+use crate::host::NapiEnv;
+use crate::reactor::{Mail, Reactor, UdpCore, RECV_ERROR_PEER};
 use crate::socket::{self, BindFlags, Membership, SockOpt};
 
-const KIND_RECV: u32 = 1;
-const KIND_SEND_DONE: u32 = 2;
-/// The thread driver used up its delivery budget with mail still waiting: JS calls `resume`
-/// from setImmediate, so timers and other I/O run in between (a Channel re-send would be run by
-/// Node's threadsafe-function loop at once, up to 1000 times, starving the event loop).
-const KIND_MORE: u32 = 3;
+mod delivery;
 
-/// Reactor deliveries handled in one Channel callback before yielding to the event loop, so a
-/// flood cannot keep timers and I/O of the same thread from running.
-const DELIVERIES_PER_CALLBACK: usize = 2;
-
-/// The JS function that receives every socket event of this JS thread (one per Node env).
-static DISPATCH: LocalKey<Root<JsFunction>> = LocalKey::new();
+use delivery::{JsLoop, Spare, DISPATCH, KIND_RECV, KIND_RECV_STEP, KIND_SEND_DONE};
 
 /// Driver numbers as JS passes them to `create` (DRIVER_* constants).
 const DRIVER_THREAD: u32 = 0;
 const DRIVER_INLINE: u32 = 1;
-
-/// Who turns a socket's reactor, and so how the socket holds its JS thread's event loop.
-enum Driver {
-    /// The process's reactor thread; mail arrives through this Channel, whose reference on the
-    /// event loop is the socket's.
-    Thread { channel: RefCell<Channel> },
-    /// The JS thread's own reactor, turned from its event loop; the loop is held through the
-    /// driver's libuv handle while any of its sockets wants it.
-    Inline { driver: Rc<InlineDriver>, holding: Cell<bool> },
-}
 
 /// What a JS `Socket` holds: the shared core plus state that only its JS thread touches.
 pub struct SocketBox {
     core: Arc<UdpCore>,
     /// The family `createSocket` asked for; an adopted fd may replace it.
     family: Cell<Family>,
-    driver: Driver,
-    /// The delivery buffers shared with this socket's notifier (see `ChannelNotify::spare`).
-    spare: Arc<Mutex<Mail>>,
+    /// This thread's delivery loop; with `inline`, its reactor is the one this socket uses.
+    js_loop: Rc<JsLoop>,
+    inline: bool,
     wants_ref: Cell<bool>,
     bound: Cell<bool>,
+    /// Whether this socket currently counts among the loop's holders.
+    holding: Cell<bool>,
 }
 
 impl Finalize for SocketBox {
@@ -70,287 +48,33 @@ impl Finalize for SocketBox {
     /// wrapped value at env teardown): a worker's sockets close with it, others stay untouched.
     fn finalize<'a, C: Context<'a>>(self, _cx: &mut C) {
         self.core.close();
+        if self.holding.get() {
+            self.js_loop.adjust_holders(false);
+        }
     }
 }
 
 impl SocketBox {
     /// Holds the event loop while the socket is bound, ref'd and open, like a libuv handle.
-    fn update_ref<'a, C: Context<'a>>(&self, cx: &mut C) {
+    fn update_ref(&self) {
         let hold = self.wants_ref.get() && self.bound.get() && !self.core.is_closed();
-        match &self.driver {
-            Driver::Thread { channel } => {
-                let mut channel = channel.borrow_mut();
-                if hold {
-                    channel.reference(cx);
-                } else {
-                    channel.unref(cx);
-                }
-            }
-            Driver::Inline { driver, holding } => {
-                if holding.replace(hold) != hold {
-                    driver.adjust_holders(hold);
-                }
-            }
+        if self.holding.replace(hold) != hold {
+            self.js_loop.adjust_holders(hold);
         }
     }
 
     fn reactor(&self) -> Result<Arc<Reactor>, i32> {
-        match &self.driver {
-            Driver::Thread { .. } => Reactor::thread(),
-            Driver::Inline { driver, .. } => Ok(Arc::clone(&driver.reactor)),
-        }
-    }
-
-    fn started<'a, C: Context<'a>>(&self, cx: &mut C) {
-        self.bound.set(true);
-        self.update_ref(cx);
-    }
-}
-
-/// Wakes the owning JS thread through a Channel that never holds the event loop by itself.
-struct ChannelNotify {
-    channel: Channel,
-    /// Buffers handed back and forth with the mailbox, so steady-state delivery allocates
-    /// nothing in Rust. Only the JS thread touches it.
-    spare: Arc<Mutex<Mail>>,
-}
-
-impl Notify for ChannelNotify {
-    fn notify(&self, core: &Arc<UdpCore>) {
-        let core = Arc::clone(core);
-        let spare = Arc::clone(&self.spare);
-        // Fails only once the JS thread is shutting down; its sockets are being closed then.
-        let _ = self.channel.try_send(move |cx| deliver_or_yield(cx, core, spare));
-    }
-}
-
-/// A JS thread's own reactor, turned from its event loop (the inline driver): libuv watches the
-/// reactor's epoll fd, and when it is readable this thread runs a turn and delivers the mail at
-/// once, with no thread hop. One per JS thread, made when its first inline socket is.
-pub struct InlineDriver {
-    reactor: Arc<Reactor>,
-    turner: RefCell<Turner>,
-    /// Sockets whose mailbox was notified during (or since) the last turn.
-    ready: ReadyList,
-    /// True while this thread is inside a turn: notifications then need no wake-up.
-    in_turn: Arc<AtomicBool>,
-    watch: RefCell<Option<LoopWatch>>,
-    /// Sockets that currently hold the event loop.
-    holders: Cell<usize>,
-}
-
-/// Inline sockets with mail, each with its delivery buffers, gathered during a turn.
-type ReadyList = Arc<Mutex<Vec<(Arc<UdpCore>, Arc<Mutex<Mail>>)>>>;
-
-thread_local! {
-    static INLINE_DRIVER: RefCell<Option<Rc<InlineDriver>>> = const { RefCell::new(None) };
-}
-
-impl InlineDriver {
-    /// This thread's driver, made on first use; `None` where the host lacks what it needs (the
-    /// caller then falls back to the thread driver).
-    fn for_this_thread(env: NapiEnv) -> Option<Rc<InlineDriver>> {
-        if let Some(driver) = INLINE_DRIVER.with(|d| d.borrow().clone()) {
-            return Some(driver);
-        }
-        let (reactor, turner) = Reactor::new().ok()?;
-        let poll_fd = turner.poll_fd();
-        let driver = Rc::new(InlineDriver {
-            reactor,
-            turner: RefCell::new(turner),
-            ready: Arc::new(Mutex::new(Vec::new())),
-            in_turn: Arc::new(AtomicBool::new(false)),
-            watch: RefCell::new(None),
-            holders: Cell::new(0),
-        });
-        // The watch holds the driver weakly: the thread-local owns it.
-        let weak = Rc::downgrade(&driver);
-        let watch = LoopWatch::start(
-            env,
-            poll_fd,
-            Box::new(move |scope| {
-                if let Some(driver) = weak.upgrade() {
-                    driver.turn_and_deliver(scope);
-                }
-            }),
-        )?;
-        *driver.watch.borrow_mut() = Some(watch);
-        INLINE_DRIVER.with(|d| *d.borrow_mut() = Some(Rc::clone(&driver)));
-        Some(driver)
-    }
-
-    fn notifier(&self, spare: Arc<Mutex<Mail>>) -> InlineNotify {
-        InlineNotify {
-            ready: Arc::clone(&self.ready),
-            in_turn: Arc::clone(&self.in_turn),
-            reactor: Arc::clone(&self.reactor),
-            spare,
-        }
-    }
-
-    fn adjust_holders(&self, hold: bool) {
-        let holders = if hold { self.holders.get() + 1 } else { self.holders.get().saturating_sub(1) };
-        self.holders.set(holders);
-        if let Some(watch) = self.watch.borrow().as_ref() {
-            watch.set_ref(holders > 0);
-        }
-    }
-
-    /// One turn without waiting, then delivery of everything it gathered, inside the callback
-    /// scope `scope` (so nextTicks and microtasks run afterwards, as after builtin I/O).
-    fn turn_and_deliver(&self, scope: &CallbackScope) {
-        self.in_turn.store(true, Ordering::Release);
-        if let Ok(mut turner) = self.turner.try_borrow_mut() {
-            self.reactor.turn(&mut turner, Some(Duration::ZERO));
-            if turner.has_carried() {
-                // Unread data left behind: make the epoll fd readable again so libuv calls us
-                // on its next iteration, after the other handles had their turn.
-                self.reactor.wake();
-            }
-        }
-        self.in_turn.store(false, Ordering::Release);
-        let ready = std::mem::take(&mut *self.ready.lock().unwrap_or_else(|p| p.into_inner()));
-        for (core, spare) in ready {
-            // SAFETY: we are on the JS thread inside the handle scope and callback scope that
-            // `scope` stands for; the Cx lives only for this call.
-            let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
-            match deliver(&mut cx, &core, &spare) {
-                // Budget used up: a wake-up brings libuv back on its next iteration.
-                Ok(Budget::Exhausted) => core.finish_delivery(),
-                Ok(Budget::Idle) => {}
-                Err(_) => {
-                    scope.report_pending_exception();
-                }
-            }
-        }
-    }
-}
-
-/// Wakes an inline socket's owner: records the socket as ready; outside a turn it also wakes the
-/// reactor so that libuv runs a turn soon (a write to an eventfd, no thread hop).
-struct InlineNotify {
-    ready: ReadyList,
-    in_turn: Arc<AtomicBool>,
-    reactor: Arc<Reactor>,
-    spare: Arc<Mutex<Mail>>,
-}
-
-impl Notify for InlineNotify {
-    fn notify(&self, core: &Arc<UdpCore>) {
-        self.ready.lock().unwrap_or_else(|p| p.into_inner()).push((Arc::clone(core), Arc::clone(&self.spare)));
-        if !self.in_turn.load(Ordering::Acquire) {
-            self.reactor.wake();
-        }
-    }
-}
-
-/// How a delivery ended.
-enum Budget {
-    /// The mailbox was empty: it is idle, the next mail notifies again.
-    Idle,
-    /// DELIVERIES_PER_CALLBACK deliveries ran and mail may still wait; the mailbox stays in
-    /// flight until the caller arranges the next delivery.
-    Exhausted,
-}
-
-/// Runs on the JS thread: hands the mailbox to `dispatch`, again while the reactor keeps
-/// filling it, up to DELIVERIES_PER_CALLBACK times.
-fn deliver(cx: &mut Cx, core: &Arc<UdpCore>, spare: &Mutex<Mail>) -> NeonResult<Budget> {
-    for _ in 0..DELIVERIES_PER_CALLBACK {
-        if core.is_closed() {
-            return Ok(Budget::Idle);
-        }
-        let mut mail = std::mem::take(&mut *spare.lock().unwrap_or_else(|p| p.into_inner()));
-        if !core.take_mail(&mut mail) {
-            *spare.lock().unwrap_or_else(|p| p.into_inner()) = mail;
-            return Ok(Budget::Idle);
-        }
-        let emitted = cx.try_catch(|cx| emit_mail(cx, core, &mail));
-        mail.clear();
-        *spare.lock().unwrap_or_else(|p| p.into_inner()) = mail;
-        if let Err(thrown) = emitted {
-            // The thrown value itself goes to Node as uncaught, like a throw in a builtin
-            // 'message' listener (a Channel would wrap it in an error of its own); whatever is
-            // still queued is delivered on the next callback.
-            core.finish_delivery();
-            // SAFETY: on the JS thread, with `thrown` a live handle of this env.
-            let reported = unsafe { host::report_uncaught(cx.to_raw() as NapiEnv, thrown.to_raw() as *mut c_void) };
-            return if reported { Ok(Budget::Idle) } else { cx.throw(thrown) };
-        }
-    }
-    Ok(Budget::Exhausted)
-}
-
-/// The thread driver's delivery: when the budget runs out, JS is asked (KIND_MORE) to resume
-/// from setImmediate, so the event loop turns between rounds.
-fn deliver_or_yield(mut cx: Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResult<()> {
-    deliver_or_yield_in(&mut cx, core, spare)
-}
-
-fn deliver_or_yield_in(cx: &mut Cx, core: Arc<UdpCore>, spare: Arc<Mutex<Mail>>) -> NeonResult<()> {
-    let budget = deliver(cx, &core, &spare)?;
-    if let Budget::Exhausted = budget {
-        let asked = cx.try_catch(|cx| {
-            let Some(dispatch) = DISPATCH.get(cx).map(|root| root.to_inner(cx)) else { return Ok(false) };
-            let undefined = cx.undefined();
-            let id = cx.number(core.id as f64).upcast::<JsValue>();
-            let kind = cx.number(KIND_MORE).upcast::<JsValue>();
-            dispatch.exec(cx, undefined, [id, kind])?;
-            Ok(true)
-        });
-        if !matches!(asked, Ok(true)) {
-            core.finish_delivery();
-        }
-    }
-    Ok(())
-}
-
-fn emit_mail(cx: &mut Cx, core: &UdpCore, mail: &Mail) -> NeonResult<()> {
-    let dispatch = match DISPATCH.get(cx) {
-        Some(root) => root.to_inner(cx),
-        None => return Ok(()),
-    };
-    let undefined = cx.undefined();
-    let id = cx.number(core.id as f64).upcast::<JsValue>();
-    if !mail.meta.is_empty() {
-        core.stats.count_batch();
-        let data = JsBuffer::from_slice(cx, &mail.data)?.upcast::<JsValue>();
-        let meta = JsUint32Array::from_slice(cx, &mail.meta)?.upcast::<JsValue>();
-        let peers = peers_to_js(cx, &mail.peers)?.upcast::<JsValue>();
-        let kind = cx.number(KIND_RECV).upcast::<JsValue>();
-        if mail.info.is_empty() {
-            dispatch.exec(cx, undefined, [id, kind, data, meta, peers])?;
+        if self.inline {
+            self.js_loop.inline_reactor().ok_or(error::EINVAL)
         } else {
-            let info = JsUint32Array::from_slice(cx, &mail.info)?.upcast::<JsValue>();
-            let locals = JsArray::new(cx, mail.locals.len());
-            for (i, ip) in mail.locals.iter().enumerate() {
-                let text = cx.string(ip.to_string());
-                locals.set(cx, i as u32, text)?;
-            }
-            dispatch.exec(cx, undefined, [id, kind, data, meta, peers, info, locals.upcast()])?;
+            Reactor::thread()
         }
     }
-    if !mail.send_results.is_empty() && !core.is_closed() {
-        let results = JsInt32Array::from_slice(cx, &mail.send_results)?.upcast::<JsValue>();
-        let kind = cx.number(KIND_SEND_DONE).upcast::<JsValue>();
-        dispatch.exec(cx, undefined, [id, kind, results])?;
-    }
-    Ok(())
-}
 
-/// The batch's peer table, flat: `[address, family, port, ...]`; each string made once a batch.
-fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArray> {
-    let array = JsArray::new(cx, peers.len() * 3);
-    for (i, peer) in peers.iter().enumerate() {
-        let base = (i * 3) as u32;
-        let address = cx.string(addr::format_ip(peer));
-        let family = cx.string(Family::of(peer).node_name());
-        let port = cx.number(peer.port());
-        array.set(cx, base, address)?;
-        array.set(cx, base + 1, family)?;
-        array.set(cx, base + 2, port)?;
+    fn started(&self) {
+        self.bound.set(true);
+        self.update_ref();
     }
-    Ok(array)
 }
 
 // ---- argument helpers ------------------------------------------------------------------------
@@ -406,30 +130,26 @@ fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
         Some(value) if value.is_a::<JsNumber, _>(&mut cx) => value.downcast_or_throw::<JsNumber, _>(&mut cx)?.value(&mut cx),
         _ => DRIVER_THREAD as f64,
     };
-    let inline = if wanted == DRIVER_INLINE as f64 { InlineDriver::for_this_thread(cx.to_raw() as NapiEnv) } else { None };
-    let spare = Arc::new(Mutex::new(Mail::default()));
-    let (core, driver) = match inline {
-        Some(driver) => {
-            let core = UdpCore::new(Box::new(driver.notifier(Arc::clone(&spare))));
-            (core, Driver::Inline { driver, holding: Cell::new(false) })
-        }
-        None => {
-            let mut channel = cx.channel();
-            channel.unref(&mut cx);
-            // The clone is unreferenced too: only `Driver::Thread::channel` ever holds the loop.
-            let notify = ChannelNotify { channel: channel.clone(), spare: Arc::clone(&spare) };
-            (UdpCore::new(Box::new(notify)), Driver::Thread { channel: RefCell::new(channel) })
-        }
+    let Some(js_loop) = JsLoop::for_this_thread(cx.to_raw() as NapiEnv) else {
+        return cx.throw_error("turbo-dgram cannot attach to this Node's event loop (libuv or Node-API symbols missing)");
     };
-    Ok(cx.boxed(SocketBox { core, family: Cell::new(family), driver, spare, wants_ref: Cell::new(true), bound: Cell::new(false) }))
+    let inline = wanted == DRIVER_INLINE as f64 && js_loop.inline_reactor().is_some();
+    let spare: Spare = Arc::new(Mutex::new(Mail::default()));
+    let core = UdpCore::new(js_loop.notifier(spare));
+    Ok(cx.boxed(SocketBox {
+        core,
+        family: Cell::new(family),
+        js_loop,
+        inline,
+        wants_ref: Cell::new(true),
+        bound: Cell::new(false),
+        holding: Cell::new(false),
+    }))
 }
 
 fn driver_of(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
-    let driver = match socket.driver {
-        Driver::Thread { .. } => DRIVER_THREAD,
-        Driver::Inline { .. } => DRIVER_INLINE,
-    };
+    let driver = if socket.inline { DRIVER_INLINE } else { DRIVER_THREAD };
     Ok(cx.number(driver))
 }
 
@@ -447,7 +167,7 @@ fn bind(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let bound = parse_addr(&ip, port, family).and_then(|addr| socket.core.bind(addr, flags, &socket.reactor()?));
     match bound {
         Ok(()) => {
-            socket.started(&mut cx);
+            socket.started();
             int_result(&mut cx, 0)
         }
         Err(errno) => int_result(&mut cx, errno),
@@ -463,7 +183,7 @@ fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
     });
     match adopted {
         Ok(()) => {
-            socket.started(&mut cx);
+            socket.started();
             int_result(&mut cx, 0)
         }
         Err(errno) => int_result(&mut cx, errno),
@@ -739,15 +459,6 @@ fn source_membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
     int_result(&mut cx, status)
 }
 
-/// `resume(handle)`: the next round of a thread-driver delivery, after KIND_MORE.
-fn resume(mut cx: FunctionContext) -> JsResult<JsUndefined> {
-    let socket = socket_arg(&mut cx)?;
-    let (core, spare) = (Arc::clone(&socket.core), Arc::clone(&socket.spare));
-    let mut cx: Cx = cx.into();
-    deliver_or_yield_in(&mut cx, core, spare)?;
-    Ok(cx.undefined())
-}
-
 /// `setReceiveInfo(handle, flags)`: RECV_INFO_PKTINFO | RECV_INFO_TIMESTAMP (the extras).
 fn set_receive_info(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
@@ -759,7 +470,7 @@ fn set_receive_info(mut cx: FunctionContext) -> JsResult<JsNumber> {
 fn set_ref(mut cx: FunctionContext, wants_ref: bool) -> JsResult<JsUndefined> {
     let socket = socket_arg(&mut cx)?;
     socket.wants_ref.set(wants_ref);
-    socket.update_ref(&mut cx);
+    socket.update_ref();
     Ok(cx.undefined())
 }
 
@@ -774,7 +485,7 @@ fn unref(cx: FunctionContext) -> JsResult<JsUndefined> {
 fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     let socket = socket_arg(&mut cx)?;
     socket.core.close();
-    socket.update_ref(&mut cx);
+    socket.update_ref();
     Ok(cx.undefined())
 }
 
@@ -804,7 +515,7 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
 
 fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
     let constants: [(&str, f64); 20] = [
-        ("KIND_MORE", KIND_MORE as f64),
+        ("KIND_RECV_STEP", KIND_RECV_STEP as f64),
         ("RECV_INFO_PKTINFO", 1.0),
         ("RECV_INFO_TIMESTAMP", 2.0),
         ("DRIVER_THREAD", DRIVER_THREAD as f64),
@@ -863,7 +574,6 @@ pub fn register(cx: &mut ModuleContext) -> NeonResult<()> {
     cx.export_function("membership", membership)?;
     cx.export_function("sourceMembership", source_membership)?;
     cx.export_function("setReceiveInfo", set_receive_info)?;
-    cx.export_function("resume", resume)?;
     cx.export_function("ref", ref_)?;
     cx.export_function("unref", unref)?;
     cx.export_function("close", close)?;

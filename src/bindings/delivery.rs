@@ -1,0 +1,329 @@
+//! Delivery of reactor mail into JS, for both drivers.
+//!
+//! Each JS thread has one `JsLoop`: a libuv async handle that the reactor thread fires when a
+//! thread-driver socket has mail, and (once an inline socket exists) the inline reactor with the
+//! libuv poll handle that turns it. Either way delivery runs from a top-level libuv callback, so
+//! this module owns the callback scopes and gives every datagram its own, as node:dgram does with
+//! one MakeCallback per datagram: the nextTicks and microtasks a 'message' listener queues run
+//! before the next datagram's 'message'.
+//!
+//! JS steps through a batch one event at a time (dispatch returns whether more wait), and each
+//! socket gets STEPS_PER_CALLBACK steps per callback before the rest of the loop runs.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use neon::prelude::*;
+use neon::thread::LocalKey;
+
+use crate::addr::{self, Family};
+use crate::host::{self, CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, WakeSender};
+use crate::reactor::{Mail, Notify, Reactor, Turner, UdpCore};
+
+/// dispatch(id, KIND_RECV, data, meta, peers[, info, locals]) -> more: a new batch; JS emits its
+/// first event and says whether more of its backlog waits.
+pub const KIND_RECV: u32 = 1;
+/// dispatch(id, KIND_SEND_DONE, results): outcomes of sends the reactor finished.
+pub const KIND_SEND_DONE: u32 = 2;
+/// dispatch(id, KIND_RECV_STEP) -> more: the next event of the socket's receive backlog.
+pub const KIND_RECV_STEP: u32 = 3;
+
+/// Receive events one socket may emit per loop callback before the rest of the loop (timers,
+/// other sockets) gets a turn. libuv reads at most 32 datagrams per socket per iteration for the
+/// builtin; more here, because each step is cheap and the batch is already in memory.
+const STEPS_PER_CALLBACK: usize = 256;
+
+/// The JS function that receives every socket event of this JS thread (one per Node env).
+pub static DISPATCH: LocalKey<Root<JsFunction>> = LocalKey::new();
+
+/// A socket's delivery buffers, swapped with its mailbox so steady-state delivery allocates
+/// nothing in Rust.
+pub type Spare = Arc<Mutex<Mail>>;
+
+/// Sockets with mail (or a JS backlog) waiting for delivery on this JS thread.
+type ReadyList = Arc<Mutex<VecDeque<(Arc<UdpCore>, Spare)>>>;
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The inline driver: this thread's own reactor, turned when libuv sees its epoll fd readable.
+struct InlineReactor {
+    reactor: Arc<Reactor>,
+    turner: RefCell<Turner>,
+    watch: LoopHandle,
+}
+
+/// One per JS thread (main or worker): how mail reaches this thread's JS.
+pub struct JsLoop {
+    env: NapiEnv,
+    ready: ReadyList,
+    wake: LoopHandle,
+    sender: Arc<WakeSender>,
+    inline: RefCell<Option<InlineReactor>>,
+    /// True while this thread runs an inline turn: notifications then need no wake-up.
+    in_turn: Arc<AtomicBool>,
+    /// Sockets that currently hold the event loop (bound, ref'd, open).
+    holders: Cell<usize>,
+}
+
+thread_local! {
+    static JS_LOOP: RefCell<Option<Rc<JsLoop>>> = const { RefCell::new(None) };
+}
+
+/// This thread's loop, if it has one (the libuv callbacks find it here, so they hold no
+/// reference of their own).
+fn this_thread() -> Option<Rc<JsLoop>> {
+    JS_LOOP.with(|l| l.borrow().clone())
+}
+
+impl JsLoop {
+    /// This thread's loop, made on first use; `None` where the host lacks what it needs.
+    pub fn for_this_thread(env: NapiEnv) -> Option<Rc<JsLoop>> {
+        if let Some(existing) = this_thread() {
+            return Some(existing);
+        }
+        let wake = LoopHandle::start(
+            env,
+            LoopHandleKind::Async,
+            Box::new(|scope| {
+                if let Some(js_loop) = this_thread() {
+                    js_loop.deliver_ready(scope);
+                }
+            }),
+        )?;
+        let js_loop = Rc::new(JsLoop {
+            env,
+            ready: Arc::new(Mutex::new(VecDeque::new())),
+            sender: wake.sender()?,
+            wake,
+            inline: RefCell::new(None),
+            in_turn: Arc::new(AtomicBool::new(false)),
+            holders: Cell::new(0),
+        });
+        JS_LOOP.with(|l| *l.borrow_mut() = Some(Rc::clone(&js_loop)));
+        Some(js_loop)
+    }
+
+    /// The inline reactor of this thread, started on first use; `None` if it cannot start
+    /// (the caller then uses the thread driver).
+    pub fn inline_reactor(self: &Rc<Self>) -> Option<Arc<Reactor>> {
+        if let Some(inline) = self.inline.borrow().as_ref() {
+            return Some(Arc::clone(&inline.reactor));
+        }
+        let (reactor, turner) = Reactor::new().ok()?;
+        let watch = LoopHandle::start(
+            self.env,
+            LoopHandleKind::Readable(turner.poll_fd()),
+            Box::new(|scope| {
+                if let Some(js_loop) = this_thread() {
+                    js_loop.turn_inline(scope);
+                }
+            }),
+        )?;
+        watch.set_ref(self.holders.get() > 0);
+        let handle = Arc::clone(&reactor);
+        *self.inline.borrow_mut() = Some(InlineReactor { reactor, turner: RefCell::new(turner), watch });
+        Some(handle)
+    }
+
+    /// The notifier for a socket of this thread.
+    pub fn notifier(&self, spare: Spare) -> Box<dyn Notify> {
+        Box::new(LoopNotify {
+            ready: Arc::clone(&self.ready),
+            sender: Arc::clone(&self.sender),
+            in_turn: Arc::clone(&self.in_turn),
+            spare,
+        })
+    }
+
+    /// One more (or one fewer) socket holds the event loop, as a referenced libuv handle would.
+    pub fn adjust_holders(&self, hold: bool) {
+        let holders = if hold { self.holders.get() + 1 } else { self.holders.get().saturating_sub(1) };
+        self.holders.set(holders);
+        self.wake.set_ref(holders > 0);
+        if let Some(inline) = self.inline.borrow().as_ref() {
+            inline.watch.set_ref(holders > 0);
+        }
+    }
+
+    /// The inline reactor's epoll fd is readable: one turn without waiting, then delivery.
+    fn turn_inline(&self, scope: &mut CallbackScope) {
+        if let Some(inline) = self.inline.borrow().as_ref() {
+            self.in_turn.store(true, Ordering::Release);
+            if let Ok(mut turner) = inline.turner.try_borrow_mut() {
+                inline.reactor.turn(&mut turner, Some(Duration::ZERO));
+                if turner.has_carried() {
+                    // Unread data left behind: make the epoll fd readable again so libuv calls us
+                    // on its next iteration, after the other handles had their turn.
+                    inline.reactor.wake();
+                }
+            }
+            self.in_turn.store(false, Ordering::Release);
+        }
+        self.deliver_ready(scope);
+    }
+
+    /// Delivers to every socket that was ready when the callback began; a socket that used up
+    /// its steps goes to the back of the list and the async handle fires again next iteration.
+    fn deliver_ready(&self, scope: &mut CallbackScope) {
+        let ready: Vec<_> = lock(&self.ready).drain(..).collect();
+        if ready.is_empty() {
+            return;
+        }
+        // SAFETY: on the JS thread inside the handle and callback scopes `scope` stands for; the
+        // Cx lives only for this call.
+        let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
+        let mut first = true;
+        for (core, spare) in ready {
+            if let Budget::Exhausted = deliver(&mut cx, scope, &mut first, &core, &spare) {
+                lock(&self.ready).push_back((core, spare));
+                self.sender.wake();
+            }
+        }
+    }
+}
+
+/// Records a socket as ready and, unless this thread is inside an inline turn (which delivers
+/// right after), fires the async handle: from the reactor thread that is the only cross-thread
+/// wake-up, once per delivery.
+struct LoopNotify {
+    ready: ReadyList,
+    sender: Arc<WakeSender>,
+    in_turn: Arc<AtomicBool>,
+    spare: Spare,
+}
+
+impl Notify for LoopNotify {
+    fn notify(&self, core: &Arc<UdpCore>) {
+        lock(&self.ready).push_back((Arc::clone(core), Arc::clone(&self.spare)));
+        if !self.in_turn.load(Ordering::Acquire) {
+            self.sender.wake();
+        }
+    }
+}
+
+/// How a delivery ended.
+enum Budget {
+    /// Nothing waits: the mailbox is idle and the next mail notifies again.
+    Idle,
+    /// STEPS_PER_CALLBACK events ran and more may wait; the mailbox stays in flight.
+    Exhausted,
+}
+
+/// Steps a socket's receive backlog and drains its mailbox, one event per callback scope.
+fn deliver(cx: &mut Cx, scope: &mut CallbackScope, first: &mut bool, core: &Arc<UdpCore>, spare: &Spare) -> Budget {
+    let mut steps = 0;
+    loop {
+        if core.is_closed() {
+            return Budget::Idle;
+        }
+        if core.has_js_backlog() {
+            if steps == STEPS_PER_CALLBACK {
+                return Budget::Exhausted;
+            }
+            next_scope(scope, first);
+            let more = call_dispatch(cx, core, KIND_RECV_STEP, |_| Ok(Vec::new()));
+            core.set_js_backlog(more);
+            steps += 1;
+            continue;
+        }
+        let mut mail = std::mem::take(&mut *lock(spare));
+        if !core.take_mail(&mut mail) {
+            *lock(spare) = mail;
+            return Budget::Idle;
+        }
+        if !mail.send_results.is_empty() {
+            next_scope(scope, first);
+            call_dispatch(cx, core, KIND_SEND_DONE, |cx| {
+                Ok(vec![JsInt32Array::from_slice(cx, &mail.send_results)?.upcast()])
+            });
+        }
+        if !mail.meta.is_empty() && !core.is_closed() {
+            core.stats.count_batch();
+            next_scope(scope, first);
+            let more = call_dispatch(cx, core, KIND_RECV, |cx| batch_arguments(cx, &mail));
+            core.set_js_backlog(more);
+            steps += 1;
+        }
+        mail.clear();
+        *lock(spare) = mail;
+    }
+}
+
+/// The first event of a callback runs in the scope `fire` opened; each later one gets a new
+/// scope, so the previous event's nextTicks and microtasks run in between.
+fn next_scope(scope: &mut CallbackScope, first: &mut bool) {
+    if !std::mem::replace(first, false) {
+        scope.boundary();
+    }
+}
+
+/// A KIND_RECV batch as JS takes it: payloads, meta pairs, the peers table and, with the
+/// receive-info extra, the per-datagram info and local addresses.
+fn batch_arguments<'a>(cx: &mut Cx<'a>, mail: &Mail) -> NeonResult<Vec<Handle<'a, JsValue>>> {
+    let mut args = vec![
+        JsBuffer::from_slice(cx, &mail.data)?.upcast(),
+        JsUint32Array::from_slice(cx, &mail.meta)?.upcast(),
+        peers_to_js(cx, &mail.peers)?.upcast(),
+    ];
+    if !mail.info.is_empty() {
+        args.push(JsUint32Array::from_slice(cx, &mail.info)?.upcast());
+        let locals = JsArray::new(cx, mail.locals.len());
+        for (i, ip) in mail.locals.iter().enumerate() {
+            let text = cx.string(ip.to_string());
+            locals.set(cx, i as u32, text)?;
+        }
+        args.push(locals.upcast());
+    }
+    Ok(args)
+}
+
+/// The batch's peer table, flat: `[address, family, port, ...]`; each string made once a batch.
+fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArray> {
+    let array = JsArray::new(cx, peers.len() * 3);
+    for (i, peer) in peers.iter().enumerate() {
+        let base = (i * 3) as u32;
+        let address = cx.string(addr::format_ip(peer));
+        let family = cx.string(Family::of(peer).node_name());
+        let port = cx.number(peer.port());
+        array.set(cx, base, address)?;
+        array.set(cx, base + 1, family)?;
+        array.set(cx, base + 2, port)?;
+    }
+    Ok(array)
+}
+
+/// Calls dispatch(id, kind, ...rest) and returns whether JS says more of the socket's receive
+/// backlog waits. A throw goes to Node as uncaught with the thrown value itself, as a throw in a
+/// builtin 'message' listener does; JS advanced past that event first, so delivery goes on (the
+/// next step says whether anything is left).
+fn call_dispatch<'a>(
+    cx: &mut Cx<'a>,
+    core: &UdpCore,
+    kind: u32,
+    rest: impl FnOnce(&mut Cx<'a>) -> NeonResult<Vec<Handle<'a, JsValue>>>,
+) -> bool {
+    let outcome = cx.try_catch(|cx| {
+        let Some(dispatch) = DISPATCH.get(cx).map(|root| root.to_inner(cx)) else { return Ok(false) };
+        let mut args = vec![cx.number(core.id as f64).upcast::<JsValue>(), cx.number(kind).upcast()];
+        args.extend(rest(cx)?);
+        let undefined = cx.undefined();
+        let more = dispatch.call(cx, undefined, args)?;
+        Ok(more.downcast::<JsBoolean, _>(cx).map(|b| b.value(cx)).unwrap_or(false))
+    });
+    match outcome {
+        Ok(more) => more,
+        Err(thrown) => {
+            // SAFETY: on the JS thread, with `thrown` a live handle of this env.
+            unsafe { host::report_uncaught(cx.to_raw() as NapiEnv, thrown.to_raw() as *mut c_void) };
+            true
+        }
+    }
+}
