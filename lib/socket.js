@@ -191,6 +191,7 @@ function Socket(type, listener) {
     connectState: ConnectState.DISCONNECTED,
     hasFd: false, // bound, or bound implicitly by a membership call (libuv's deferred bind)
     bindFailed: false, // bind(2) refused: the fd stays open, unbound, as libuv keeps it
+    fdConnected: false, // bind({ fd }) adopted a connected fd (libuv's UV_HANDLE_UDP_CONNECTED)
     queue: undefined, // calls waiting for the bind to finish
     refed: true,
     reuseAddr: options?.reuseAddr,
@@ -373,6 +374,9 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
     if (type !== 'UDP') throw new ERR_INVALID_FD_TYPE(type);
     const err = native.open(state.handle, port.fd);
     if (err) throw errnoException(err, 'open');
+    // libuv marks an adopted fd that is already connected (uv_udp_open); the API still says
+    // disconnected, but the handle refuses addressed sends with EISCONN until a disconnect().
+    state.fdConnected = typeof native.remoteAddress(state.handle) === 'object';
     startListening(this);
     return this;
   }
@@ -532,6 +536,7 @@ Socket.prototype.disconnect = function () {
   const err = native.disconnect(handle);
   if (err) throw errnoException(err, 'connect');
   state.connectState = ConnectState.DISCONNECTED;
+  state.fdConnected = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -651,7 +656,7 @@ function finishSend(ex, socket, ip, list, address, port, callback) {
   // callback only.
   let syncErr = 0;
   if (ip !== null && !ipFitsType(ip, socket.type)) syncErr = EINVAL;
-  else if (ip !== null && state.connectState === ConnectState.CONNECTED) syncErr = EISCONN;
+  else if (ip !== null && (state.connectState === ConnectState.CONNECTED || state.fdConnected)) syncErr = EISCONN;
   if (syncErr) {
     if (callback) process.nextTick(callback, exceptionWithHostPort(syncErr, 'send', address, port));
     return;
