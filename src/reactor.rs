@@ -27,10 +27,14 @@ use crate::batch::{self, Datagram, RecvArena, RecvMessage};
 use crate::error;
 use crate::socket;
 
-/// Bytes of received payload a socket may hold while JS has not taken them. Beyond it datagrams
-/// are dropped and counted, as the kernel does when SO_RCVBUF is full. 2 MiB holds ~30k small
-/// datagrams (a 20 ms stall at 1.5M/s) while keeping what a flood leaves for the GC small.
-pub const PENDING_CAP_BYTES: usize = 2 * 1024 * 1024;
+/// Bytes of received payload a socket may hold while JS has not taken them (the reactor pauses
+/// reading at half of it, see PAUSE_AT_BYTES; what still overflows is dropped and counted).
+/// Small on purpose: each delivery becomes one JS Buffer, and buffers this size die young and are
+/// freed by V8's scavenges, while megabyte batches outlive them, get promoted and pile up until a
+/// full GC (measured under a GSO flood: peak RSS 120 MiB with 2 MiB, 55 MiB with 512 KiB, same
+/// throughput). 256 KiB still holds ~3,500 small datagrams, a 20 ms stall at 170k/s; beyond that
+/// the kernel queue (SO_RCVBUF) absorbs, as for the builtin.
+pub const PENDING_CAP_BYTES: usize = 512 * 1024;
 
 /// `recvmmsg` calls per socket per reactor turn, so one flooded socket cannot starve the others;
 /// a socket that still has data is served again on the next turn without waiting for an event.

@@ -224,10 +224,12 @@ fn deliver(cx: &mut Cx, scope: &mut CallbackScope, first: &mut bool, core: &Arc<
         if core.is_closed() {
             return Budget::Idle;
         }
+        // The mailbox stays in flight until `take_mail` finds it empty, so stopping here (with
+        // or without a JS backlog) loses no wake-up: the caller queues the socket again.
+        if steps >= STEPS_PER_CALLBACK {
+            return Budget::Exhausted;
+        }
         if core.has_js_backlog() {
-            if steps == STEPS_PER_CALLBACK {
-                return Budget::Exhausted;
-            }
             next_scope(scope, first);
             let more = call_dispatch(cx, core, KIND_RECV_STEP, |_| Ok(Vec::new()));
             core.set_js_backlog(more);
