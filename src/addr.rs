@@ -1,8 +1,8 @@
 //! IP literals and socket addresses: JS strings in, `SocketAddr` out, and back.
 //!
 //! JS resolves host names; what reaches Rust is always an IP literal. IPv6 literals may carry a
-//! zone (`fe80::1%eth0` or `fe80::1%2`), resolved the way libuv's `uv_ip6_addr` does: a name goes
-//! through `if_nametoindex`, a number is taken as the index itself.
+//! zone (`fe80::1%eth0`), resolved the way libuv's `uv_ip6_addr` does on Unix: the zone goes
+//! through `if_nametoindex`, and one it does not know (digits included) is scope 0, silently.
 
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -73,18 +73,22 @@ pub fn parse_ip(ip: &str, family: Family) -> Option<(IpAddr, u32)> {
     })
 }
 
-/// A zone is an interface name or a decimal index; an unknown name is an error, as in libuv.
+/// Parses an IP literal of either family (IPv6 zone allowed), for the multicast calls: libuv
+/// picks the IPv4 or IPv6 option by the address, and Linux accepts IPv4 multicast options on a
+/// dual-stack IPv6 socket.
+pub fn parse_any_ip(ip: &str) -> Option<(IpAddr, u32)> {
+    parse_ip(ip, Family::V4).or_else(|| parse_ip(ip, Family::V6))
+}
+
+/// A zone is an interface name: libuv (unix/inet.c, uv_ip6_addr) takes `if_nametoindex(zone)`
+/// as the scope id, so an unknown name, or digits that name no interface, give scope 0.
 fn zone_to_index(zone: &str) -> Option<u32> {
     if zone.is_empty() {
         return None;
     }
-    if zone.bytes().all(|b| b.is_ascii_digit()) {
-        return zone.parse().ok();
-    }
     let name = CString::new(zone).ok()?;
     // SAFETY: `name` is a valid NUL-terminated C string that outlives the call.
-    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    (index != 0).then_some(index)
+    Some(unsafe { libc::if_nametoindex(name.as_ptr()) })
 }
 
 /// Formats an address the way Node shows it: IPv6 with a zone gets `%ifname` (or `%index` when the
@@ -130,18 +134,19 @@ mod tests {
     }
 
     #[test]
-    fn parses_ipv6_zones_by_name_and_number() {
+    fn parses_ipv6_zones_as_libuv_does() {
         let lo = parse_socket_addr("fe80::1%lo", 9, Family::V6).unwrap();
         match lo {
             SocketAddr::V6(v6) => assert_eq!(v6.scope_id(), 1),
             _ => panic!("not v6"),
         }
-        let numeric = parse_socket_addr("fe80::1%7", 9, Family::V6).unwrap();
-        match numeric {
-            SocketAddr::V6(v6) => assert_eq!(v6.scope_id(), 7),
-            _ => panic!("not v6"),
+        // Digits and unknown names are scope 0, as libuv's if_nametoindex gives them.
+        for zone in ["7", "no-such-if0"] {
+            match parse_socket_addr(&format!("fe80::1%{zone}"), 9, Family::V6).unwrap() {
+                SocketAddr::V6(v6) => assert_eq!(v6.scope_id(), 0, "zone {zone}"),
+                _ => panic!("not v6"),
+            }
         }
-        assert!(parse_socket_addr("fe80::1%no-such-if0", 9, Family::V6).is_none());
         assert!(parse_socket_addr("fe80::1%", 9, Family::V6).is_none());
     }
 
@@ -153,6 +158,13 @@ mod tests {
         assert_eq!(format_ip(&scoped), "fe80::1%lo");
         let unnamed = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 1, 0, 999_999));
         assert_eq!(format_ip(&unnamed), "fe80::1%999999");
+    }
+
+    #[test]
+    fn any_family_literals() {
+        assert_eq!(parse_any_ip("239.1.2.3").unwrap().0, "239.1.2.3".parse::<IpAddr>().unwrap());
+        assert_eq!(parse_any_ip("ff02::1%lo").unwrap().1, 1);
+        assert!(parse_any_ip("nope").is_none());
     }
 
     #[test]

@@ -231,10 +231,7 @@ test('membership argument errors by family: interface of the other family, IPv6 
 // IPv6, whatever the socket's family, and the kernel takes IPv4 options on an IPv6 socket. The
 // native side parses them by the socket's family only, so these fail with EINVAL (native change
 // requested: parse either family in set_multicast_interface / membership / source_membership).
-test('IPv4 multicast options on a udp6 socket (libuv sets the IPv4 option on the IPv6 socket)', {
-  ...T,
-  todo: 'needs the native side to accept IPv4 addresses on a udp6 socket for multicast calls',
-}, async () => {
+test('IPv4 multicast options on a udp6 socket (libuv sets the IPv4 option on the IPv6 socket)', T, async () => {
   const log = await assertSame(async (ctx) => {
     const v6 = ctx.socket('V6', 'udp6');
     await ctx.bound(v6, 0, '::');

@@ -394,8 +394,9 @@ fn get_option(mut cx: FunctionContext) -> JsResult<JsNumber> {
     Ok(cx.number(value))
 }
 
-/// An optional interface argument: '' (or absent) means "let the kernel choose".
-fn iface_arg(cx: &mut FunctionContext, index: usize, family: Family) -> NeonResult<Result<Option<(std::net::IpAddr, u32)>, i32>> {
+/// An optional interface argument: '' (or absent) means "let the kernel choose". Either family:
+/// the kernel answers a mismatch, as it does for the builtin.
+fn iface_arg(cx: &mut FunctionContext, index: usize) -> NeonResult<Result<Option<(std::net::IpAddr, u32)>, i32>> {
     let text = match cx.argument_opt(index) {
         Some(value) if value.is_a::<JsString, _>(cx) => value.downcast_or_throw::<JsString, _>(cx)?.value(cx),
         _ => String::new(),
@@ -403,13 +404,15 @@ fn iface_arg(cx: &mut FunctionContext, index: usize, family: Family) -> NeonResu
     if text.is_empty() {
         return Ok(Ok(None));
     }
-    Ok(addr::parse_ip(&text, family).map(Some).ok_or(error::EINVAL))
+    Ok(addr::parse_any_ip(&text).map(Some).ok_or(error::EINVAL))
 }
 
 fn set_multicast_interface(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
-    let Some(family) = socket.core.family() else { return int_result(&mut cx, error::EBADF) };
-    let status = match iface_arg(&mut cx, 1, family)? {
+    if socket.core.family().is_none() {
+        return int_result(&mut cx, error::EBADF);
+    }
+    let status = match iface_arg(&mut cx, 1)? {
         Ok(Some((ip, scope))) => {
             socket.core.with_socket(|s, _| socket::set_multicast_interface(s, ip, scope)).err().unwrap_or(0)
         }
@@ -428,9 +431,11 @@ fn membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
     let how = membership_kind(&mut cx, 1)?;
     let group = cx.argument::<JsString>(2)?.value(&mut cx);
-    let Some(family) = socket.core.family() else { return int_result(&mut cx, error::EBADF) };
-    let iface = iface_arg(&mut cx, 3, family)?;
-    let status = match (addr::parse_ip(&group, family), iface) {
+    if socket.core.family().is_none() {
+        return int_result(&mut cx, error::EBADF);
+    }
+    let iface = iface_arg(&mut cx, 3)?;
+    let status = match (addr::parse_any_ip(&group), iface) {
         (Some((group, _)), Ok(iface)) => {
             socket.core.with_socket(|s, _| socket::membership(s, how, group, iface)).err().unwrap_or(0)
         }
@@ -445,9 +450,11 @@ fn source_membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let how = membership_kind(&mut cx, 1)?;
     let source = cx.argument::<JsString>(2)?.value(&mut cx);
     let group = cx.argument::<JsString>(3)?.value(&mut cx);
-    let Some(family) = socket.core.family() else { return int_result(&mut cx, error::EBADF) };
-    let iface = iface_arg(&mut cx, 4, family)?;
-    let status = match (addr::parse_ip(&source, family), addr::parse_ip(&group, family), iface) {
+    if socket.core.family().is_none() {
+        return int_result(&mut cx, error::EBADF);
+    }
+    let iface = iface_arg(&mut cx, 4)?;
+    let status = match (addr::parse_any_ip(&source), addr::parse_any_ip(&group), iface) {
         (Some((source, _)), Some((group, _)), Ok(iface)) => socket
             .core
             .with_socket(|s, _| socket::source_membership(s, how, source, group, iface))
