@@ -83,6 +83,12 @@ function flushSendQueue(queue) {
 function sendRun(queue, bufs, ips, ports, requests, first) {
   if (results.length < bufs.length) results = new Int32Array(bufs.length * 2);
   const done = native.send(queue.handle, bufs, ips, ports, results);
+  if (done < 0) {
+    // The whole run failed before any syscall (no fd, or a destination the native side could not
+    // parse): each datagram gets that error, and none goes to the reactor.
+    for (let i = 0; i < bufs.length; i++) requests[first + i].result = done;
+    return;
+  }
   for (let i = 0; i < done; i++) requests[first + i].result = results[i];
   for (let i = done; i < bufs.length; i++) queue.inflight.push(requests[first + i]);
 }

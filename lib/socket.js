@@ -261,6 +261,8 @@ function toPort(port) {
 
 function bindNative(socket, ip, port, flags) {
   if (!ipFitsType(ip, socket.type)) return EINVAL;
+  // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
+  if ((flags & native.FLAG_IPV6ONLY) && !net.isIPv6(ip)) return EINVAL;
   const state = socket[kState];
   const err = native.bind(state.handle, ip, toPort(port), flags);
   if (err) state.bindFailed = true;
