@@ -409,11 +409,25 @@ impl StorageBytes for SockAddr {
     }
 }
 
-fn send_chunk(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>, use_gso: bool) -> ChunkOutcome {
+/// The storage one `sendmmsg` points into, kept per thread: zeroing 16 KiB of headers for every
+/// flush (most carry one datagram) cost more than the datagram itself.
+struct SendScratch {
+    iovecs: [libc::iovec; SEND_IOVECS],
+    headers: [libc::mmsghdr; SEND_CHUNK],
+    controls: [ControlBuf; SEND_CHUNK],
+}
+
+thread_local! {
     // SAFETY: iovec, mmsghdr and the control buffers are plain C data; all-zero is valid.
-    let mut iovecs: [libc::iovec; SEND_IOVECS] = unsafe { mem::zeroed() };
-    let mut headers: [libc::mmsghdr; SEND_CHUNK] = unsafe { mem::zeroed() };
-    let mut controls = [ControlBuf([0; RECV_CONTROL]); SEND_CHUNK];
+    static SEND_SCRATCH: std::cell::RefCell<Box<SendScratch>> = std::cell::RefCell::new(Box::new(unsafe { mem::zeroed() }));
+}
+
+fn send_chunk(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>, use_gso: bool) -> ChunkOutcome {
+    SEND_SCRATCH.with_borrow_mut(|scratch| send_chunk_with(scratch, fd, datagrams, results, use_gso))
+}
+
+fn send_chunk_with(scratch: &mut SendScratch, fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>, use_gso: bool) -> ChunkOutcome {
+    let SendScratch { iovecs, headers, controls } = scratch;
     // Per message: how many datagrams it carries.
     let mut spans = [0usize; SEND_CHUNK];
     let (mut messages, mut used_iovecs, mut covered) = (0, 0, 0);
@@ -426,13 +440,25 @@ fn send_chunk(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>, use_gso
                 iov_len: datagram.payload.len(),
             };
         }
-        let hdr = &mut headers[messages].msg_hdr;
-        if let Some(dest) = datagrams[covered].dest {
-            hdr.msg_name = dest.as_ptr() as *mut libc::c_void;
-            hdr.msg_namelen = dest.len();
+        // Every field is written: the scratch keeps whatever the previous call left.
+        let header = &mut headers[messages];
+        header.msg_len = 0;
+        let hdr = &mut header.msg_hdr;
+        match datagrams[covered].dest {
+            Some(dest) => {
+                hdr.msg_name = dest.as_ptr() as *mut libc::c_void;
+                hdr.msg_namelen = dest.len();
+            }
+            None => {
+                hdr.msg_name = std::ptr::null_mut();
+                hdr.msg_namelen = 0;
+            }
         }
         hdr.msg_iov = &mut iovecs[used_iovecs];
         hdr.msg_iovlen = run as _;
+        hdr.msg_control = std::ptr::null_mut();
+        hdr.msg_controllen = 0;
+        hdr.msg_flags = 0;
         if run > 1 {
             let segment = datagrams[covered].payload.len() as u16;
             // SAFETY: the control buffer is aligned for cmsghdr and large enough for one u16
