@@ -343,8 +343,33 @@ function guessFdType(fd) {
   if (tty.isatty(fd)) return 'TTY';
   if (stats.isFile() || stats.isCharacterDevice()) return 'FILE';
   if (stats.isFIFO()) return 'PIPE';
-  if (stats.isSocket()) return 'UDP'; // native.open checks that it is a datagram socket
+  if (stats.isSocket()) return socketFdType(stats.ino);
   return 'UNKNOWN';
+}
+
+// uv_guess_handle for a socket: a stream AF_UNIX socket is 'PIPE' (Node's own stdio pipes are
+// socketpairs), a TCP one 'TCP', other AF_UNIX sockets 'UNKNOWN'. JS cannot ask the fd for
+// SO_TYPE, so the socket's inode is looked up in this network namespace's /proc/net tables; one
+// not found there is taken for UDP, and native.open checks that it is a datagram socket.
+function socketFdType(inode) {
+  const read = (file) => {
+    try {
+      return fs.readFileSync(`/proc/net/${file}`, 'latin1').split('\n');
+    } catch {
+      return [];
+    }
+  };
+  const ino = String(inode);
+  for (const line of read('unix')) {
+    const fields = line.trim().split(/\s+/); // Num RefCount Protocol Flags Type St Inode [Path]
+    if (fields[6] === ino) return fields[4] === '0001' ? 'PIPE' : 'UNKNOWN';
+  }
+  for (const file of ['tcp', 'tcp6']) {
+    for (const line of read(file)) {
+      if (line.trim().split(/\s+/)[9] === ino) return 'TCP';
+    }
+  }
+  return 'UDP';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -68,6 +68,16 @@ const REGRESSIONS = [
     ],
     expect: ["'close'"],
   },
+  {
+    name: "bind({ fd }) of a socketpair (Node's stdio pipes) and of a TCP socket: ERR_INVALID_FD_TYPE PIPE / TCP",
+    program: [
+      { op: 'create', slot: 'A', args: [{ k: 'opts', props: { type: 'udp4', reuseAddr: true } }] },
+      { op: 'bind', slot: 'A', args: [{ k: 'opts', props: { fd: { k: 'socketpairFd' } } }] },
+      { op: 'create', slot: 'B', args: [lit('udp4')] },
+      { op: 'bind', slot: 'B', args: [{ k: 'opts', props: { fd: { k: 'tcpFd' } } }] },
+    ],
+    expect: ['Unsupported fd type: PIPE', 'Unsupported fd type: TCP'],
+  },
 ];
 
 // Known divergences in the native layer, kept as todo tests (they run and report, but do not fail

@@ -136,7 +136,7 @@ function genBindArgs(r, slot) {
     case 2: return [r.pick(PORTS), maybeCallback(r, slot)];
     case 3: return [{ k: 'opts', props: { port: r.pick(PORTS), address: r.pick(BIND_ADDRESSES), exclusive: r.chance(0.5) } }, maybeCallback(r, slot)];
     case 4: return [{ k: 'opts', props: { port: { k: 'lit', v: 0 }, address: { k: 'lit', v: '127.0.0.1' } }, throwOn: r.pick(['port', 'address', 'fd', 'exclusive']) }];
-    case 5: return [{ k: 'opts', props: { fd: r.pick([{ k: 'lit', v: 0 }, { k: 'lit', v: 1 }, { k: 'lit', v: -1 }, { k: 'lit', v: 1.5 }, { k: 'NaN' }]) } }];
+    case 5: return [{ k: 'opts', props: { fd: r.pick([{ k: 'lit', v: 0 }, { k: 'lit', v: 1 }, { k: 'lit', v: -1 }, { k: 'lit', v: 1.5 }, { k: 'NaN' }, { k: 'socketpairFd' }, { k: 'tcpFd' }]) } }];
     default: return [r.pick([{ k: 'lit', v: 0 }, { k: 'lit', v: 0 }, ...PORTS]), r.pick(BIND_ADDRESSES), maybeCallback(r, slot)];
   }
 }
@@ -208,6 +208,31 @@ function countCalls(steps) {
 // ---------------------------------------------------------------------------------------------
 // Running a program against one dgram module.
 
+// File descriptors of long-lived handles of this process, for bind({ fd }): a stream socketpair
+// (what Node's stdio pipes are) and a listening TCP socket. Made on first use, never closed.
+const fixtureFds = {};
+async function prepareFixtures(steps) {
+  const text = JSON.stringify(steps);
+  if (text.includes('"tcpFd"') && fixtureFds.tcp === undefined) {
+    const server = require('node:net').createServer();
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    server.unref();
+    fixtureFds.tcp = server._handle.fd;
+  }
+  if (text.includes('"socketpairFd"') && fixtureFds.socketpair === undefined) {
+    // libuv makes a child's stdio pipes with socketpair(AF_UNIX, SOCK_STREAM).
+    const child = require('node:child_process').spawn(process.execPath, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.unref();
+    fixtureFds.socketpair = child.stdin._handle.fd;
+    child.stdin._handle.unref?.();
+    process.once('exit', () => child.kill());
+  }
+}
+
+function fdOf(kind) {
+  return fixtureFds[kind];
+}
+
 const WAIT_MS = 8;
 const SETTLE_MS = 25;
 
@@ -274,6 +299,8 @@ class Run {
       case 'list': return d.items.map((x) => this.materialise(x, slot));
       case 'peer': return this.portOf(d.slot);
       case 'abortedSignal': return AbortSignal.abort();
+      case 'socketpairFd': return fdOf('socketpair');
+      case 'tcpFd': return fdOf('tcp');
       case 'lookupLoopback': return (host, opts, cb) => { (typeof opts === 'function' ? opts : cb)(null, '127.0.0.1', 4); };
       case 'lookupFails': return (host, opts, cb) => {
         const err = new Error(`lookup failed for ${host}`);
@@ -360,6 +387,7 @@ class Run {
     const onUncaught = (err) => this.log('calls', 'UNCAUGHT', err);
     process.on('uncaughtException', onUncaught);
     try {
+      await prepareFixtures(steps);
       for (let i = 0; i < steps.length; i++) await this.step(steps[i], i);
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       // Cleanup is part of what is compared: close() with sends queued, callbacks it runs.

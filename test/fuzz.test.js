@@ -1,0 +1,60 @@
+'use strict';
+
+// A short fixed-seed run of the differential fuzzer (test/fuzz/fuzz.js) on each receive driver,
+// bounded to about 20 s in all. The long run is on demand:
+//   node test/fuzz/fuzz.js --seed N --count 100000 [--driver inline]
+
+const { test } = require('node:test');
+const assert = require('node:assert');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { diverges, genProgram, describeStep } = require('./fuzz/fuzz');
+
+const FUZZ = path.join(__dirname, 'fuzz', 'fuzz.js');
+const CALLS = 450;
+
+function runFuzz(args, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FUZZ, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { out += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, out }); });
+  });
+}
+
+for (const [driver, seed] of [['thread', 7000], ['inline', 9000]]) {
+  test(`fuzz: ${CALLS} calls from seed ${seed} on the ${driver} driver, no divergence from node:dgram`, { timeout: 30000 }, async () => {
+    const r = await runFuzz(['--seed', String(seed), '--count', String(CALLS), '--driver', driver], 25000);
+    const summary = /fuzz: .* (\d+) calls, (\d+) divergences/.exec(r.out);
+    assert.ok(summary, `the fuzzer printed no summary (exit ${r.code}, signal ${r.signal}):\n${r.out}`);
+    assert.ok(Number(summary[1]) >= CALLS, `ran only ${summary[1]} calls`);
+    assert.strictEqual(Number(summary[2]), 0, r.out);
+    assert.strictEqual(r.code, 0, r.out);
+  });
+}
+
+test('fuzz: the comparison sees a difference (a builtin whose setTTL lies) and a seed gives the same program', { timeout: 10000 }, async () => {
+  const builtin = require('node:dgram');
+  const broken = {
+    createSocket(...args) {
+      const socket = builtin.createSocket(...args);
+      socket.setTTL = () => 'broken';
+      return socket;
+    },
+  };
+  const program = [
+    { op: 'create', slot: 'A', args: [{ k: 'lit', v: 'udp4' }] },
+    { op: 'bind', slot: 'A', args: [{ k: 'lit', v: 0 }, { k: 'lit', v: '127.0.0.1' }] },
+    { op: 'wait', how: 'ms' },
+    { op: 'call', slot: 'A', method: 'setTTL', args: [{ k: 'lit', v: 5 }] },
+  ];
+  const found = await diverges(builtin, broken, program);
+  assert.ok(found, 'a lying setTTL must be reported as a divergence');
+  assert.match(found.actual[found.at], /broken/);
+  assert.strictEqual(await diverges(builtin, builtin, program), null);
+  assert.deepStrictEqual(genProgram(42, 30).map(describeStep), genProgram(42, 30).map(describeStep));
+  assert.notDeepStrictEqual(genProgram(42, 30), genProgram(43, 30));
+});
