@@ -1,0 +1,89 @@
+'use strict';
+
+// A flood into a 'message' handler that spends 10 us per datagram: memory stays under the
+// pending-data cap (native.PENDING_CAP_BYTES) plus a margin, what cannot be kept is dropped and
+// counted (socket.getStats()), and a setInterval keeps its rhythm. 5 s in npm test; set
+// TURBO_DGRAM_FLOOD_SECONDS=60 for the long run. Uses the receive driver of TURBO_DGRAM_DRIVER.
+
+const { test } = require('node:test');
+const assert = require('node:assert');
+const { spawn } = require('node:child_process');
+const { PACKAGE_ROOT } = require('./helpers/differential');
+
+const SECONDS = Number(process.env.TURBO_DGRAM_FLOOD_SECONDS || 5);
+const MEMORY_MARGIN_BYTES = 48 * 1024 * 1024; // V8 heap, batch buffers in flight, allocator slack
+const MAX_TIMER_GAP_MS = 250; // a 10 ms interval may be late, never starved
+
+const SENDER = `
+const dgram = require('node:dgram');
+const s = dgram.createSocket('udp4');
+const payload = Buffer.alloc(512, 7);
+const port = Number(process.argv[1]);
+const burst = () => { for (let i = 0; i < 256; i++) s.send(payload, port, '127.0.0.1'); setImmediate(burst); };
+s.bind(0, '127.0.0.1', burst);
+`;
+
+const RECEIVER = `
+'use strict';
+const { spawn } = require('node:child_process');
+const dgram = require(process.env.PACKAGE_ROOT);
+const native = require(process.env.PACKAGE_ROOT + '/lib/native.js');
+const seconds = Number(process.env.SECONDS);
+const spin = (us) => { const end = process.hrtime.bigint() + BigInt(us * 1000); while (process.hrtime.bigint() < end); };
+const r = dgram.createSocket('udp4');
+let received = 0;
+r.on('message', () => { received++; spin(10); });
+r.bind(0, '127.0.0.1', async () => {
+  global.gc();
+  const baseline = process.memoryUsage().rss;
+  let peak = baseline;
+  let last = Date.now();
+  let maxGap = 0;
+  let ticks = 0;
+  const interval = setInterval(() => {
+    const now = Date.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+    ticks++;
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+  const sender = spawn(process.execPath, ['-e', process.env.SENDER_SRC, String(r.address().port)], { stdio: 'ignore' });
+  setTimeout(() => {
+    sender.kill('SIGKILL');
+    clearInterval(interval);
+    const stats = typeof r.getStats === 'function' ? r.getStats() : null;
+    process.stdout.write(JSON.stringify({ baseline, peak, cap: native.PENDING_CAP_BYTES, maxGap, ticks, received, stats }) + '\\n');
+    r.close();
+  }, seconds * 1000);
+});
+`;
+
+test(`a ${SECONDS} s flood into a 10 us/datagram handler: memory under the pending cap, drops counted, timers on time`, { timeout: (SECONDS + 30) * 1000 }, async (t) => {
+  const r = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '-e', RECEIVER], {
+      env: { ...process.env, NODE_OPTIONS: '', PACKAGE_ROOT, SECONDS: String(SECONDS), SENDER_SRC: SENDER },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (SECONDS + 20) * 1000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+  });
+  assert.strictEqual(r.code, 0, `receiver failed (signal ${r.signal}):\n${r.stderr}`);
+  const m = JSON.parse(r.stdout);
+  const grew = m.peak - m.baseline;
+  t.diagnostic(`flood ${SECONDS} s: received ${m.received}, RSS baseline ${(m.baseline / 1048576).toFixed(1)} MiB, ` +
+    `peak +${(grew / 1048576).toFixed(1)} MiB (cap ${(m.cap / 1048576).toFixed(0)} MiB), timer ticks ${m.ticks}, ` +
+    `max gap ${m.maxGap} ms, stats ${JSON.stringify(m.stats)}`);
+  assert.ok(m.received > 1000, `the flood did not reach the handler (${m.received} datagrams)`);
+  assert.ok(grew < m.cap + MEMORY_MARGIN_BYTES, `RSS grew by ${(grew / 1048576).toFixed(1)} MiB under the flood`);
+  assert.ok(m.maxGap < MAX_TIMER_GAP_MS, `a 10 ms interval went ${m.maxGap} ms without firing`);
+  assert.ok(m.ticks > SECONDS * 1000 / 10 / 3, `the 10 ms interval fired only ${m.ticks} times in ${SECONDS} s`);
+  assert.ok(m.stats, 'socket.getStats() is missing');
+  const dropped = (m.stats.pendingDrops ?? m.stats.droppedPending) + m.stats.kernelDrops;
+  assert.ok(Number.isFinite(dropped), `no drop counters in getStats(): ${JSON.stringify(m.stats)}`);
+  assert.ok(dropped > 0, `a flood the handler cannot keep up with must drop, and count it: ${JSON.stringify(m.stats)}`);
+});
