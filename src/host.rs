@@ -284,19 +284,6 @@ impl CallbackScope {
     }
 }
 
-/// Hands a value thrown by JS code that the addon called to Node as an uncaught exception, the
-/// way Node treats a throw in a builtin I/O callback ('uncaughtException', or exit). Returns
-/// false where the host lacks `napi_fatal_exception`.
-///
-/// # Safety
-/// `env` must be the calling JS thread's env and `error` a live value of it.
-pub unsafe fn report_uncaught(env: NapiEnv, error: *mut c_void) -> bool {
-    match host() {
-        Some(host) => (host.napi_fatal_exception)(env, error) == NAPI_OK,
-        None => false,
-    }
-}
-
 unsafe extern "C" fn on_poll(handle: *mut c_void, _status: c_int, _events: c_int) {
     fire(handle);
 }

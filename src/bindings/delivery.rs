@@ -12,7 +12,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::ffi::c_void;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +22,7 @@ use neon::prelude::*;
 use neon::thread::LocalKey;
 
 use crate::addr::{self, Family};
-use crate::host::{self, CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, WakeSender};
+use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, WakeSender};
 use crate::reactor::{Mail, Notify, Reactor, Turner, UdpCore};
 
 /// dispatch(id, KIND_RECV, data, meta, peers[, info, locals]) -> more: a new batch; JS emits its
@@ -180,9 +179,12 @@ impl JsLoop {
         // SAFETY: on the JS thread inside the handle and callback scopes `scope` stands for; the
         // Cx lives only for this call.
         let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
+        let Some(dispatch) = DISPATCH.get(&mut cx).map(|root| root.to_inner(&mut cx)) else { return };
         let mut first = true;
         for (core, spare) in ready {
-            if let Budget::Exhausted = deliver(&mut cx, scope, &mut first, &core, &spare) {
+            let id = cx.number(core.id as f64).upcast();
+            let call = Call { dispatch, id };
+            if let Budget::Exhausted = deliver(&mut cx, scope, &mut first, call, &core, &spare) {
                 lock(&self.ready).push_back((core, spare));
                 self.sender.wake();
             }
@@ -218,7 +220,15 @@ enum Budget {
 }
 
 /// Steps a socket's receive backlog and drains its mailbox, one event per callback scope.
-fn deliver(cx: &mut Cx, scope: &mut CallbackScope, first: &mut bool, core: &Arc<UdpCore>, spare: &Spare) -> Budget {
+fn deliver<'a>(
+    cx: &mut Cx<'a>,
+    scope: &mut CallbackScope,
+    first: &mut bool,
+    call: Call<'a>,
+    core: &Arc<UdpCore>,
+    spare: &Spare,
+) -> Budget {
+    let step_kind = cx.number(KIND_RECV_STEP).upcast();
     let mut steps = 0;
     loop {
         if core.is_closed() {
@@ -231,7 +241,7 @@ fn deliver(cx: &mut Cx, scope: &mut CallbackScope, first: &mut bool, core: &Arc<
         }
         if core.has_js_backlog() {
             next_scope(scope, first);
-            let more = call_dispatch(cx, core, KIND_RECV_STEP, |_| Ok(Vec::new()));
+            let more = call.run(cx, scope, &[call.id, step_kind]);
             core.set_js_backlog(more);
             steps += 1;
             continue;
@@ -243,14 +253,14 @@ fn deliver(cx: &mut Cx, scope: &mut CallbackScope, first: &mut bool, core: &Arc<
         }
         if !mail.send_results.is_empty() {
             next_scope(scope, first);
-            call_dispatch(cx, core, KIND_SEND_DONE, |cx| {
-                Ok(vec![JsInt32Array::from_slice(cx, &mail.send_results)?.upcast()])
-            });
+            let args = send_done_arguments(cx, call.id, &mail);
+            call.run_with(cx, scope, args);
         }
         if !mail.meta.is_empty() && !core.is_closed() {
             core.stats.count_batch();
             next_scope(scope, first);
-            let more = call_dispatch(cx, core, KIND_RECV, |cx| batch_arguments(cx, &mail));
+            let args = batch_arguments(cx, call.id, &mail);
+            let more = call.run_with(cx, scope, args);
             core.set_js_backlog(more);
             steps += 1;
         }
@@ -269,8 +279,10 @@ fn next_scope(scope: &mut CallbackScope, first: &mut bool) {
 
 /// A KIND_RECV batch as JS takes it: payloads, meta pairs, the peers table and, with the
 /// receive-info extra, the per-datagram info and local addresses.
-fn batch_arguments<'a>(cx: &mut Cx<'a>, mail: &Mail) -> NeonResult<Vec<Handle<'a, JsValue>>> {
+fn batch_arguments<'a>(cx: &mut Cx<'a>, id: Handle<'a, JsValue>, mail: &Mail) -> NeonResult<Vec<Handle<'a, JsValue>>> {
     let mut args = vec![
+        id,
+        cx.number(KIND_RECV).upcast(),
         JsBuffer::from_slice(cx, &mail.data)?.upcast(),
         JsUint32Array::from_slice(cx, &mail.meta)?.upcast(),
         peers_to_js(cx, &mail.peers)?.upcast(),
@@ -285,6 +297,10 @@ fn batch_arguments<'a>(cx: &mut Cx<'a>, mail: &Mail) -> NeonResult<Vec<Handle<'a
         args.push(locals.upcast());
     }
     Ok(args)
+}
+
+fn send_done_arguments<'a>(cx: &mut Cx<'a>, id: Handle<'a, JsValue>, mail: &Mail) -> NeonResult<Vec<Handle<'a, JsValue>>> {
+    Ok(vec![id, cx.number(KIND_SEND_DONE).upcast(), JsInt32Array::from_slice(cx, &mail.send_results)?.upcast()])
 }
 
 /// The batch's peer table, flat: `[address, family, port, ...]`; each string made once a batch.
@@ -302,30 +318,38 @@ fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArra
     Ok(array)
 }
 
-/// Calls dispatch(id, kind, ...rest) and returns whether JS says more of the socket's receive
-/// backlog waits. A throw goes to Node as uncaught with the thrown value itself, as a throw in a
-/// builtin 'message' listener does; JS advanced past that event first, so delivery goes on (the
-/// next step says whether anything is left).
-fn call_dispatch<'a>(
-    cx: &mut Cx<'a>,
-    core: &UdpCore,
-    kind: u32,
-    rest: impl FnOnce(&mut Cx<'a>) -> NeonResult<Vec<Handle<'a, JsValue>>>,
-) -> bool {
-    let outcome = cx.try_catch(|cx| {
-        let Some(dispatch) = DISPATCH.get(cx).map(|root| root.to_inner(cx)) else { return Ok(false) };
-        let mut args = vec![cx.number(core.id as f64).upcast::<JsValue>(), cx.number(kind).upcast()];
-        args.extend(rest(cx)?);
+/// One socket's calls into `dispatch` during a delivery.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    dispatch: Handle<'a, JsFunction>,
+    id: Handle<'a, JsValue>,
+}
+
+impl<'a> Call<'a> {
+    /// Calls dispatch(...args) and returns whether JS says more of the socket's receive backlog
+    /// waits. A throw goes to Node as uncaught with the thrown value itself, as a throw in a
+    /// builtin 'message' listener does; JS advanced past that event first, so delivery goes on
+    /// (the next step says whether anything is left).
+    fn run(self, cx: &mut Cx<'a>, scope: &CallbackScope, args: &[Handle<'a, JsValue>]) -> bool {
         let undefined = cx.undefined();
-        let more = dispatch.call(cx, undefined, args)?;
-        Ok(more.downcast::<JsBoolean, _>(cx).map(|b| b.value(cx)).unwrap_or(false))
-    });
-    match outcome {
-        Ok(more) => more,
-        Err(thrown) => {
-            // SAFETY: on the JS thread, with `thrown` a live handle of this env.
-            unsafe { host::report_uncaught(cx.to_raw() as NapiEnv, thrown.to_raw() as *mut c_void) };
-            true
+        match self.dispatch.call(cx, undefined, args) {
+            Ok(more) => more.downcast::<JsBoolean, _>(cx).map(|b| b.value(cx)).unwrap_or(false),
+            Err(_) => {
+                scope.report_pending_exception();
+                true
+            }
+        }
+    }
+
+    /// `run` with arguments that could not be built (a JS exception, e.g. out of memory) reported
+    /// as uncaught too.
+    fn run_with(self, cx: &mut Cx<'a>, scope: &CallbackScope, args: NeonResult<Vec<Handle<'a, JsValue>>>) -> bool {
+        match args {
+            Ok(args) => self.run(cx, scope, &args),
+            Err(_) => {
+                scope.report_pending_exception();
+                false
+            }
         }
     }
 }
