@@ -52,8 +52,15 @@ if [ "$run_js" = 1 ]; then
   log="$logdir/node.log"
   set +e
   timeout 1500 valgrind --tool=memcheck --smc-check=all-non-file --error-limit=no --num-callers=30 \
-    --log-file="$log" node --jitless "$root/scripts/sanitize-stress.js"
+    --log-file="$log" node --jitless "$root/scripts/sanitize-stress.js" 2>"$logdir/node.stderr"
   code=$?
+  # A Rust panic caught at the FFI boundary does not fail the run by itself: count them too.
+  panics="$(grep -c 'panicked at' "$logdir/node.stderr" || true)"
+  if [ "$panics" != 0 ]; then
+    echo "  node stress: $panics Rust panic(s) caught at the boundary:" >&2
+    grep -A4 'panicked at' "$logdir/node.stderr" | head -20 >&2
+    status=1
+  fi
   set -e
   # An error record runs from a line with "==pid== <kind>" to the next blank "==pid==" line.
   ours="$(awk '/^==[0-9]+== [A-Z]/{rec=$0; next} /^==[0-9]+== *$/{if (rec ~ /turbo_dgram/) print rec; rec=""; next} {rec=rec "\n" $0}' "$log" |
