@@ -321,16 +321,79 @@ pub struct Datagram<'a> {
     pub dest: Option<&'a SockAddr>,
 }
 
-/// Sends `datagrams` in order with `sendmmsg` until the kernel would block. For each datagram it
-/// finishes it appends bytes sent or a negative errno to `results`; returns how many it finished.
-/// A datagram the kernel refuses (EMSGSIZE, EACCES...) gets its own error and the rest go on: a
-/// partial `sendmmsg` is resumed at the first unsent datagram. Runs of same-size datagrams to
-/// one destination go out as one GSO message (UDP_SEGMENT) while the kernel accepts it.
+/// How a socket's datagrams may be grouped into syscalls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendPolicy {
+    /// As many per `sendmmsg` as fit, GSO runs included (unconnected sockets: the kernel reports
+    /// no ICMP errors to them).
+    Batched,
+    /// Connected and no ICMP error seen yet: the first datagram of each flush goes alone, so an
+    /// error it provokes on loopback (delivered synchronously, during that send) fails the next
+    /// datagram's send as it would for the builtin, before any batch is attempted.
+    FirstAlone,
+    /// Connected and an ICMP error seen: one datagram per syscall, as libuv sends. A batch would
+    /// lose errors: when message k of a `sendmmsg` fails, Linux returns the count before it and
+    /// drops the error (net/socket.c, __sys_sendmmsg), and an ICMP error is consumed by that
+    /// failed send.
+    OneByOne,
+}
+
+/// Whether an errno is one the kernel reports on a connected UDP socket after an ICMP error
+/// (`sk_err`, net/ipv4/udp.c __udp4_lib_err): it can hit any later send of that socket.
+pub fn is_async_socket_error(errno: i32) -> bool {
+    matches!(errno.abs(), libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EHOSTDOWN | libc::ENETDOWN | libc::EPROTO)
+}
+
+/// The socket's pending error (SO_ERROR), consumed as a send would consume it; `None` if the
+/// kernel would not say.
+pub fn take_socket_error(fd: RawFd) -> Option<i32> {
+    let mut errno: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `errno` is a c_int the kernel writes at most `len` bytes of.
+    let rc = unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut errno as *mut libc::c_int as *mut libc::c_void, &mut len)
+    };
+    (rc == 0).then_some(errno)
+}
+
+/// Sends `datagrams` in order with `sendmmsg` until the kernel would block (see
+/// `send_with_policy`), grouping them as freely as an unconnected socket allows.
 pub fn send_until_blocked(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>) -> usize {
+    send_with_policy(fd, datagrams, results, SendPolicy::Batched).0
+}
+
+/// Sends `datagrams` in order until the kernel would block. For each datagram it finishes it
+/// appends bytes sent or a negative errno to `results`; returns how many it finished, and whether
+/// one of them failed with an ICMP-borne socket error (the caller then switches the socket to
+/// `OneByOne`). A datagram the kernel refuses (EMSGSIZE, EACCES...) gets its own error and the
+/// rest go on: a partial `sendmmsg` is resumed at the first unsent datagram. Runs of same-size
+/// datagrams to one destination go out as one GSO message (UDP_SEGMENT) while the kernel accepts
+/// it.
+pub fn send_with_policy(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>, policy: SendPolicy) -> (usize, bool) {
     let mut done = 0;
     let mut use_gso = gso_enabled();
+    let mut policy = policy;
+    let mut saw_async_error = false;
     while done < datagrams.len() {
-        match send_chunk(fd, &datagrams[done..], results, use_gso) {
+        let limit = match policy {
+            SendPolicy::Batched => datagrams.len(),
+            SendPolicy::FirstAlone if done == 0 => 1,
+            SendPolicy::FirstAlone => datagrams.len(),
+            SendPolicy::OneByOne => 1,
+        };
+        if policy == SendPolicy::FirstAlone && done == 1 {
+            // A batch (GSO sends in particular) would not report an error the first datagram
+            // provoked: take it here and give it to the next datagram, as its own sendmsg would.
+            if let Some(errno) = take_socket_error(fd).filter(|&e| e != 0) {
+                results.push(-errno);
+                done += 1;
+                saw_async_error |= is_async_socket_error(errno);
+                policy = SendPolicy::OneByOne;
+                continue;
+            }
+        }
+        let rest = &datagrams[done..datagrams.len().min(done + limit)];
+        match send_chunk(fd, rest, results, use_gso && limit > 1) {
             ChunkOutcome::Sent(count) => {
                 done += count;
                 use_gso = gso_enabled();
@@ -338,6 +401,10 @@ pub fn send_until_blocked(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i
             ChunkOutcome::Failed(errno) => {
                 results.push(-errno);
                 done += 1;
+                if policy != SendPolicy::Batched && is_async_socket_error(errno) {
+                    saw_async_error = true;
+                    policy = SendPolicy::OneByOne;
+                }
             }
             ChunkOutcome::GsoFailed(errno) => {
                 if matches!(errno, libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP) {
@@ -349,7 +416,7 @@ pub fn send_until_blocked(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i
             ChunkOutcome::WouldBlock => break,
         }
     }
-    done
+    (done, saw_async_error)
 }
 
 enum ChunkOutcome {
@@ -617,6 +684,25 @@ mod tests {
         let (sec, nsec) = message.timestamp.unwrap();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
         assert!((now - sec).abs() <= 5 && nsec < 1_000_000_000);
+    }
+
+    #[test]
+    fn a_connected_socket_gets_each_icmp_error_as_the_builtin_does() {
+        // A closed port on loopback: each datagram that reaches it provokes a port unreachable,
+        // which fails the next send of the socket (and is consumed by it).
+        let closed = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(("127.0.0.1", port)).unwrap();
+        let payload = [1u8; 8];
+        let datagrams: Vec<Datagram> = (0..6).map(|_| Datagram { payload: &payload, dest: None }).collect();
+        let mut results = Vec::new();
+        let (done, saw) = send_with_policy(tx.as_raw_fd(), &datagrams, &mut results, SendPolicy::FirstAlone);
+        assert_eq!(done, 6);
+        assert!(saw, "results {results:?}");
+        let refused = -libc::ECONNREFUSED;
+        assert_eq!(results, vec![8, refused, 8, refused, 8, refused]);
     }
 
     #[test]

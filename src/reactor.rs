@@ -13,7 +13,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -85,6 +85,9 @@ pub struct Mail {
     pub info: Vec<u32>,
     /// Distinct local addresses of this batch, indexed by `info`.
     pub locals: Vec<IpAddr>,
+    /// The kernel flagged a socket error (EPOLLERR on a connected socket): the JS thread takes it
+    /// (`UdpCore::resolve_error_check`), after the sends of its current tick had their chance to.
+    pub check_error: bool,
 }
 
 /// The peer index that marks a receive error in `Mail::meta`.
@@ -96,7 +99,7 @@ const PEER_SCAN: usize = 32;
 
 impl Mail {
     pub fn is_empty(&self) -> bool {
-        self.meta.is_empty() && self.send_results.is_empty()
+        self.meta.is_empty() && self.send_results.is_empty() && !self.check_error
     }
 
     pub fn clear(&mut self) {
@@ -106,6 +109,7 @@ impl Mail {
         self.send_results.clear();
         self.info.clear();
         self.locals.clear();
+        self.check_error = false;
     }
 
     fn push_info(&mut self, message: &RecvMessage) {
@@ -255,8 +259,14 @@ pub struct UdpCore {
     receive_info: AtomicBool,
     /// JS still has events of delivered batches to emit (touched by the owning JS thread only).
     js_backlog: AtomicBool,
+    /// SEND_MODE_*: how sends are grouped into syscalls (see `send_now`).
+    send_mode: AtomicU8,
     pub stats: Stats,
 }
+
+const SEND_MODE_UNCONNECTED: u8 = 0;
+const SEND_MODE_CONNECTED: u8 = 1;
+const SEND_MODE_CAREFUL: u8 = 2;
 
 /// Whether the reactor should read a socket again without waiting for an event.
 #[derive(Debug, PartialEq, Eq)]
@@ -278,6 +288,7 @@ impl UdpCore {
             closed: AtomicBool::new(false),
             receive_info: AtomicBool::new(false),
             js_backlog: AtomicBool::new(false),
+            send_mode: AtomicU8::new(SEND_MODE_UNCONNECTED),
             stats: Stats::default(),
         })
     }
@@ -377,7 +388,7 @@ impl UdpCore {
         let bound = io.as_ref().ok_or(error::EBADF)?;
         let mut backlog = lock(&self.backlog);
         let finished = if backlog.entries.is_empty() {
-            batch::send_until_blocked(bound.socket.as_raw_fd(), datagrams, results)
+            self.send_now(bound.socket.as_raw_fd(), datagrams, results)
         } else {
             0
         };
@@ -404,6 +415,34 @@ impl UdpCore {
         })?;
         self.receive_info.store(pktinfo || timestamps, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Sends with the policy this socket's connection state calls for, and remembers an
+    /// ICMP-borne error (from then on one datagram per syscall, see `batch::SendPolicy`).
+    fn send_now(&self, fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>) -> usize {
+        let policy = match self.send_mode.load(Ordering::Relaxed) {
+            SEND_MODE_UNCONNECTED => batch::SendPolicy::Batched,
+            SEND_MODE_CONNECTED => batch::SendPolicy::FirstAlone,
+            _ => batch::SendPolicy::OneByOne,
+        };
+        let (finished, saw_async_error) = batch::send_with_policy(fd, datagrams, results, policy);
+        if saw_async_error {
+            self.send_mode.store(SEND_MODE_CAREFUL, Ordering::Relaxed);
+        }
+        finished
+    }
+
+    /// The socket was connected (true) or disconnected: its sends are grouped accordingly.
+    pub fn set_connected(&self, connected: bool) {
+        let mode = if connected { SEND_MODE_CONNECTED } else { SEND_MODE_UNCONNECTED };
+        self.send_mode.store(mode, Ordering::Relaxed);
+    }
+
+    /// A receive reported an ICMP-borne error: the peer refuses, so send carefully from now on.
+    fn note_async_error(&self, errno: i32) {
+        if batch::is_async_socket_error(errno) && self.send_mode.load(Ordering::Relaxed) != SEND_MODE_UNCONNECTED {
+            self.send_mode.store(SEND_MODE_CAREFUL, Ordering::Relaxed);
+        }
     }
 
     /// Bytes and datagrams held in the backlog (not yet given to the kernel).
@@ -467,13 +506,38 @@ impl UdpCore {
         full
     }
 
-    /// Whether the mailbox is too full to read now (then marked paused, under the same lock
-    /// `take_mail` checks, so the resume cannot be missed).
+    /// Whether the reactor must not read now: the mailbox is too full (then marked paused, under
+    /// the same lock `take_mail` checks, so the resume cannot be missed), or it is paused already.
     fn pause_if_full(&self) -> bool {
         let mut mailbox = lock(&self.mailbox);
         let full = mailbox.mail.data.len() >= PAUSE_AT_BYTES;
         mailbox.paused |= full;
-        full
+        mailbox.paused
+    }
+
+    /// EPOLLERR on a connected socket: an ICMP error is pending. In node:dgram the send calls of
+    /// the current tick see it first (the next one fails with it), and only otherwise does the
+    /// next poll's recvmsg report it. A read on this thread would take it before those sends, so
+    /// the reactor stops reading and leaves the error to the JS thread's next delivery.
+    fn defer_error_check(self: &Arc<Self>) {
+        let _ = self.post(|mail| mail.check_error = true);
+        lock(&self.mailbox).paused = true;
+    }
+
+    /// On the JS thread, for mail with `check_error`: takes the socket's pending error, if a send
+    /// did not take it meanwhile, as the receive error it would have been.
+    pub fn resolve_error_check(&self, mail: &mut Mail) {
+        if !std::mem::take(&mut mail.check_error) {
+            return;
+        }
+        let pending = self.with_socket(|socket, _| Ok(batch::take_socket_error(socket.as_raw_fd()))).ok().flatten();
+        if let Some(errno) = pending.filter(|&e| e != 0) {
+            mail.push_recv_error(-errno);
+        }
+    }
+
+    fn is_connected(&self) -> bool {
+        self.send_mode.load(Ordering::Relaxed) != SEND_MODE_UNCONNECTED
     }
 
     /// Drains the kernel queue (bounded per turn) into the mailbox. Also returns how many
@@ -503,6 +567,7 @@ impl UdpCore {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return (ReadOutcome::Drained, messages),
                 Err(err) => {
                     let errno = error::to_errno(&err);
+                    self.note_async_error(errno);
                     let _ = self.post(|mail| mail.push_recv_error(errno));
                     errors += 1;
                     if errors >= ERRORS_PER_TURN {
@@ -561,7 +626,7 @@ impl UdpCore {
                 .iter()
                 .map(|q| Datagram { payload: &backlog.bytes[q.start..q.start + q.len], dest: q.dest.as_ref() })
                 .collect();
-            batch::send_until_blocked(fd, &datagrams, &mut results)
+            self.send_now(fd, &datagrams, &mut results)
         };
         backlog.entries.drain(..finished);
         if backlog.entries.is_empty() {
@@ -728,7 +793,9 @@ impl Reactor {
             if event.is_writable() {
                 guarded(|| core.write_ready(&self.registry));
             }
-            if (event.is_readable() || event.is_error() || event.is_read_closed())
+            if event.is_error() && core.is_connected() {
+                core.defer_error_check();
+            } else if (event.is_readable() || event.is_error() || event.is_read_closed())
                 && !readable.iter().any(|c| c.id == core.id)
             {
                 readable.push(core);

@@ -78,19 +78,14 @@ const REGRESSIONS = [
     ],
     expect: ['Unsupported fd type: PIPE', 'Unsupported fd type: TCP'],
   },
-];
-
-// Known divergences in the native layer, kept as todo tests (they run and report, but do not fail
-// the suite) until the Rust side changes; each names the cause.
-const KNOWN_NATIVE = [
   {
     name: 'connected socket, closed port, two sends in one tick: the second fails with ECONNREFUSED as in the builtin',
     // On loopback the ICMP error of datagram 1 is processed inside the send syscall and sets
-    // sk_err; the builtin's second sendmsg fails with ECONNREFUSED (consuming it). Our sendmmsg
-    // also fails datagram 2 with it, but Linux's __sys_sendmmsg returns the partial count and
-    // drops that error; batch::send_until_blocked then resumes at datagram 2, which now goes out:
-    // its callback reports success and its ICMP error surfaces later as a recvmsg 'error'.
-    todo: 'native: sendmmsg loses the error of the first unsent datagram (src/batch.rs send_until_blocked resumes it)',
+    // sk_err; the builtin's second sendmsg fails with ECONNREFUSED (consuming it). It found two
+    // native bugs: a sendmmsg batch drops that error (the kernel returns the partial count), and
+    // the reactor thread's recvmmsg could take it before the JS thread's second send. Fixed by
+    // batch::SendPolicy (the first datagram of a connected flush goes alone, then SO_ERROR is
+    // checked) and UdpCore::defer_error_check (the error is left to the JS thread).
     program: [
       { op: 'create', slot: 'B', args: [lit('udp4')] },
       { op: 'connect', slot: 'B', args: [lit(5), lit('127.0.0.1')] },
@@ -102,6 +97,10 @@ const KNOWN_NATIVE = [
     expect: ['ECONNREFUSED'],
   },
 ];
+
+// Known divergences in the native layer would be kept here as todo tests (they run and report,
+// but do not fail the suite) until the Rust side changes; each names the cause. None is open.
+const KNOWN_NATIVE = [];
 
 async function check({ program, expect }) {
   const builtin = await runProgram(require('node:dgram'), program);

@@ -251,6 +251,7 @@ fn deliver<'a>(
             *lock(spare) = mail;
             return Budget::Idle;
         }
+        core.resolve_error_check(&mut mail);
         if !mail.send_results.is_empty() {
             next_scope(scope, first);
             let args = send_done_arguments(cx, call.id, &mail);

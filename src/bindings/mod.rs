@@ -202,6 +202,9 @@ fn connect(mut cx: FunctionContext) -> JsResult<JsNumber> {
         })
         .err()
         .unwrap_or(0);
+    if status == 0 {
+        socket.core.set_connected(true);
+    }
     int_result(&mut cx, status)
 }
 
@@ -219,6 +222,9 @@ impl FromNegErrno for std::io::Error {
 fn disconnect(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
     let status = socket.core.with_socket(|s, _| socket::disconnect(s)).err().unwrap_or(0);
+    if status == 0 {
+        socket.core.set_connected(false);
+    }
     int_result(&mut cx, status)
 }
 
