@@ -254,17 +254,20 @@ function bindFlags(state, exclusive) {
   return flags;
 }
 
-// libuv takes the port as an unsigned 32-bit integer truncated to 16 bits, without complaint.
+// The binding converts the port with ToNumber then to an unsigned 32-bit integer (a BigInt or a
+// Symbol throws V8's own TypeError, as there), and libuv keeps its low 16 bits without complaint.
 function toPort(port) {
-  return (port >>> 0) & 0xFFFF;
+  return (+port >>> 0) & 0xFFFF;
 }
 
 function bindNative(socket, ip, port, flags) {
+  // The port is converted before the address is looked at, as in the binding.
+  const nativePort = toPort(port);
   if (!ipFitsType(ip, socket.type)) return EINVAL;
   // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
   if ((flags & native.FLAG_IPV6ONLY) && !net.isIPv6(ip)) return EINVAL;
   const state = socket[kState];
-  const err = native.bind(state.handle, ip, toPort(port), flags);
+  const err = native.bind(state.handle, ip, nativePort, flags);
   if (err) state.bindFailed = true;
   return err;
 }
