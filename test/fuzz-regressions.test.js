@@ -9,6 +9,7 @@ const { test } = require('node:test');
 const assert = require('node:assert');
 const { diverges, runProgram } = require('./fuzz/fuzz');
 const { loadSubject } = require('./helpers/differential');
+const { childBoth } = require('./helpers/child');
 
 const T = { timeout: 20000 };
 
@@ -113,6 +114,21 @@ async function check({ program, expect }) {
     assert.deepStrictEqual(found.actual, found.expected, `turbo-dgram (actual) differs from node:dgram (expected) from entry ${found.at}`);
   }
 }
+
+// Uncaught exceptions end the process, so this one runs in child processes (test/helpers/child.js).
+test('bind(BigInt port) on udp4 and udp6: V8\'s ToNumber TypeError, before the address is checked', T, async () => {
+  const r = await childBoth(`
+    process.on('uncaughtException', (err) => out('uncaught', err.constructor.name, err.message));
+    for (const [type, address] of [['udp4', undefined], ['udp6', '127.0.0.1']]) {
+      const s = dgram.createSocket(type);
+      s.on('error', (err) => out(type, 'error', err.code));
+      s.bind(5n, address, () => out(type, 'listening'));
+      setTimeout(() => s.close(), 50);
+    }
+  `);
+  assert.deepStrictEqual(r.subject.stdout, r.builtin.stdout);
+  assert.ok(r.builtin.stdout.some((line) => line.includes('BigInt')), r.builtin.stdout.join('\n'));
+});
 
 for (const regression of REGRESSIONS) {
   test(regression.name, T, () => check(regression));
