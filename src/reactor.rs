@@ -4,7 +4,7 @@
 //! readable it drains the kernel queue with `recvmmsg` into the socket's mailbox; when a socket the
 //! JS thread could not finish sending to becomes writable it sends the backlog. Either way JS is
 //! told through the socket's `Notify` at most once per delivery: the next wake-up happens only
-//! after JS has emptied the mailbox (see `UdpCore::take_mail` / `finish_delivery`).
+//! after JS has found the mailbox empty (see `UdpCore::take_mail`).
 //!
 //! This module knows nothing of Node: `Notify` is how bindings.rs plugs in a neon `Channel`.
 
@@ -63,7 +63,7 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 /// How a socket's owner (the JS thread) is told that its mailbox has something.
 pub trait Notify: Send + Sync {
     /// Called with the mailbox marked in flight; the owner must eventually call
-    /// `UdpCore::take_mail` until `finish_delivery` says there is nothing left.
+    /// `UdpCore::take_mail` until it returns false (which ends the delivery).
     fn notify(&self, core: &Arc<UdpCore>);
 }
 
@@ -470,20 +470,6 @@ impl UdpCore {
             }
         }
         true
-    }
-
-    /// Ends a delivery that stopped early (JS threw, or yielded to the event loop): if mail is
-    /// waiting the owner is notified again, otherwise the mailbox goes idle.
-    pub fn finish_delivery(self: &Arc<Self>) {
-        let pending = {
-            let mut mailbox = lock(&self.mailbox);
-            let pending = !mailbox.mail.is_empty() && !self.is_closed();
-            mailbox.in_flight = pending;
-            pending
-        };
-        if pending {
-            self.notify.notify(self);
-        }
     }
 
     /// Appends to the mailbox and notifies the owner unless a delivery is already in flight.
