@@ -58,3 +58,21 @@ test('fuzz: the comparison sees a difference (a builtin whose setTTL lies) and a
   assert.deepStrictEqual(genProgram(42, 30).map(describeStep), genProgram(42, 30).map(describeStep));
   assert.notDeepStrictEqual(genProgram(42, 30), genProgram(43, 30));
 });
+
+test('fuzz: a membership call with a group of the other family is not made on a socket without fd (README "Differences"), and is made on one with an fd', { timeout: 10000 }, async () => {
+  const { runProgram } = require('./fuzz/fuzz');
+  const lit = (v) => ({ k: 'lit', v });
+  const program = [
+    { op: 'create', slot: 'A', args: [lit('udp6')] },
+    { op: 'call', slot: 'A', method: 'addMembership', args: [lit('239.255.0.7'), lit(null)] },
+    { op: 'call', slot: 'A', method: 'addMembership', args: [lit('ff02::7'), lit(null)] },
+    { op: 'create', slot: 'B', args: [lit('udp4')] },
+    { op: 'bind', slot: 'B', args: [lit(0), lit('127.0.0.1')] },
+    { op: 'wait', how: 'ms' },
+    { op: 'call', slot: 'B', method: 'dropMembership', args: [lit('ff02::7'), lit('::1')] },
+  ];
+  const log = (await runProgram(require('node:dgram'), program)).join('\n');
+  assert.match(log, /#1 A\.addMembership', 'not run: README/);
+  assert.match(log, /#2 A\.addMembership', '(returned|threw)'/);
+  assert.match(log, /#6 B\.dropMembership', 'threw'.*ENOPROTOOPT/);
+});

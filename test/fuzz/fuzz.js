@@ -376,6 +376,10 @@ class Run {
     }
     const method = step.op === 'call' ? step.method : step.op;
     const args = step.args.map((a) => this.materialise(a, slot));
+    if (changesFamilyUnderSocket(socket, method, args)) {
+      this.log('calls', tag, 'not run: README "Differences from node:dgram", membership on an unbound socket');
+      return;
+    }
     try {
       this.log('calls', tag, 'returned', socket[method](...args));
     } catch (err) {
@@ -414,6 +418,28 @@ class Run {
     const flat = [];
     for (const name of names) for (const entry of this.streams.get(name)) flat.push([name, ...entry]);
     return canonicalisePorts(flat).map(render);
+  }
+}
+
+// The deliberate difference documented in the README ("Differences from node:dgram": a membership
+// call on an unbound socket with a group of the other family): libuv then quietly creates an fd of
+// the group's family under the udp4 / udp6 socket, and turbo-dgram keeps the socket's family. Such
+// a call is not made (and says so in the log, which both runs then agree on). Only that case: the
+// same calls on a socket with an fd, or with a group of the socket's family, are made as generated.
+const MEMBERSHIP_GROUP_ARG = {
+  addMembership: 0, dropMembership: 0, addSourceSpecificMembership: 1, dropSourceSpecificMembership: 1,
+};
+
+function changesFamilyUnderSocket(socket, method, args) {
+  const at = MEMBERSHIP_GROUP_ARG[method];
+  if (at === undefined) return false;
+  const family = require('node:net').isIP(String(args[at]));
+  if (family === 0 || family === (socket.type === 'udp4' ? 4 : 6)) return false;
+  try {
+    socket.address();
+    return false; // it has an fd (or is closed: the call throws ERR_SOCKET_DGRAM_NOT_RUNNING)
+  } catch (err) {
+    return err.code === 'EBADF'; // no fd yet: getsockname() on libuv's -1
   }
 }
 
