@@ -506,6 +506,9 @@ function finishConnect(ex, socket, ip, address, port, callback) {
   if (state.handle === null) return;
   if (!ex && state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) ex = new ERR_IP_BLOCKED(ip);
   if (!ex) {
+    // The builtin's earlier sends already reached the kernel: they go out unconnected, before the
+    // connect (after it, the kernel would drop replies from other peers and report ICMP errors).
+    sendQueue.flushSendQueue(state.sendQueue);
     const err = ipFitsType(ip, socket.type) ? native.connect(state.handle, ip, port) : EINVAL;
     if (err) ex = exceptionWithHostPort(err, 'connect', address, port);
   }
@@ -549,6 +552,7 @@ Socket.prototype.connectSync = function (port, address) {
     state.connectState = ConnectState.DISCONNECTED;
     throw new ERR_IP_BLOCKED(address);
   }
+  sendQueue.flushSendQueue(state.sendQueue); // as in finishConnect
   const err = ipFitsType(address, this.type) ? native.connect(state.handle, address, port) : EINVAL;
   if (err) {
     state.connectState = ConnectState.DISCONNECTED;

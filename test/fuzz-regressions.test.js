@@ -101,6 +101,30 @@ const REGRESSIONS = [
     ],
     expect: ['ECONNREFUSED'],
   },
+  {
+    name: 'send() then connect() in one tick: the datagram leaves unconnected, before the connect (no ECONNREFUSED from its ICMP)',
+    // The builtin's send reached the kernel before its connect; ours waited in the send queue for
+    // the end of the tick and left after the connect, so the port-unreachable ICMP hit a connected
+    // socket and surfaced as a recvmsg ECONNREFUSED 'error'. connect() now flushes the queue first.
+    program: [
+      { op: 'create', slot: 'A', args: [lit('udp4')] },
+      { op: 'send', slot: 'A', args: [{ k: 'buf', n: 0 }, lit(8192), { k: 'undef' }] },
+      { op: 'connect', slot: 'A', args: [lit(8192), lit('127.0.0.1'), { k: 'undef' }] },
+    ],
+    expect: ["'connect'", 'cleanup close'],
+  },
+  {
+    name: 'send() to itself then connect() elsewhere (synchronous lookup): the datagram is received, as it left before the connect',
+    // With a lookup that answers synchronously, everything happens in one tick; after the connect
+    // the kernel drops datagrams from other peers, so a send flushed after it was lost.
+    program: [
+      { op: 'create', slot: 'A', args: [{ k: 'opts', props: { type: 'udp4', lookup: { k: 'lookupLoopback' } } }] },
+      { op: 'send', slot: 'A', args: [{ k: 'dv', n: 34 }, lit(' 12 '), { k: 'undef' }, cb('A', 'cb477', 'sendOther', 'A')] },
+      { op: 'send', slot: 'A', args: [{ k: 'list', items: [] }, { k: 'peer', slot: 'A' }, lit('notfn')] },
+      { op: 'connect', slot: 'A', args: [lit(8192), lit(''), cb('A', 'cb136')] },
+    ],
+    expect: ['A:messages'],
+  },
 ];
 
 // Known divergences in the native layer would be kept here as todo tests (they run and report,
