@@ -175,12 +175,13 @@ impl RecvArena {
         }
     }
 
-    /// Reads up to `RECV_BATCH` datagrams from a non-blocking socket. `Ok(0)` never happens for
-    /// UDP: an empty queue is `Err(WouldBlock)`.
-    pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+    /// Reads up to `max` (at most RECV_BATCH) messages from a non-blocking socket. `Ok(0)` never
+    /// happens for UDP: an empty queue is `Err(WouldBlock)`.
+    pub fn recv(&mut self, fd: RawFd, max: usize) -> io::Result<usize> {
         self.received = 0;
+        let max = max.clamp(1, RECV_BATCH);
         let slots = self.slots.as_mut_ptr();
-        for i in 0..RECV_BATCH {
+        for i in 0..max {
             // SAFETY: slot i lies inside `slots` (RECV_BATCH * SLOT_SIZE bytes).
             let base = unsafe { slots.add(i * SLOT_SIZE) };
             self.iovecs[i] = libc::iovec { iov_base: base.cast(), iov_len: SLOT_SIZE };
@@ -200,12 +201,12 @@ impl RecvArena {
             libc::recvmmsg(
                 fd,
                 self.headers.as_mut_ptr(),
-                RECV_BATCH as libc::c_uint,
+                max as libc::c_uint,
                 0,
                 std::ptr::null_mut(),
             )
         })?;
-        self.received = count.min(RECV_BATCH);
+        self.received = count.min(max);
         Ok(self.received)
     }
 
@@ -600,7 +601,7 @@ mod tests {
 
         let mut arena = RecvArena::new();
         let mut seen = Vec::new();
-        while let Ok(n) = arena.recv(rx.as_raw_fd()) {
+        while let Ok(n) = arena.recv(rx.as_raw_fd(), RECV_BATCH) {
             for i in 0..n {
                 let message = arena.message(i);
                 assert_eq!(message.peer, Some(tx.local_addr().unwrap()));
@@ -613,7 +614,7 @@ mod tests {
     fn drain(arena: &mut RecvArena, rx: &UdpSocket) -> (Vec<Vec<u8>>, usize) {
         let mut seen = Vec::new();
         let mut messages = 0;
-        while let Ok(n) = arena.recv(rx.as_raw_fd()) {
+        while let Ok(n) = arena.recv(rx.as_raw_fd(), RECV_BATCH) {
             messages += n;
             for i in 0..n {
                 seen.extend(arena.message(i).segments().map(|s| s.to_vec()));
@@ -678,7 +679,7 @@ mod tests {
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         tx.send_to(b"hi", ("127.0.0.1", rx.local_addr().unwrap().port())).unwrap();
         let mut arena = RecvArena::new();
-        assert_eq!(arena.recv(rx.as_raw_fd()).unwrap(), 1);
+        assert_eq!(arena.recv(rx.as_raw_fd(), RECV_BATCH).unwrap(), 1);
         let message = arena.message(0);
         assert_eq!(message.local, Some(("127.0.0.1".parse().unwrap(), 1)));
         let (sec, nsec) = message.timestamp.unwrap();
@@ -724,7 +725,7 @@ mod tests {
     fn empty_queue_is_would_block() {
         let (_tx, rx) = pair();
         let mut arena = RecvArena::new();
-        let err = arena.recv(rx.as_raw_fd()).unwrap_err();
+        let err = arena.recv(rx.as_raw_fd(), RECV_BATCH).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
     }
 

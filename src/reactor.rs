@@ -13,7 +13,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -261,6 +261,8 @@ pub struct UdpCore {
     js_backlog: AtomicBool,
     /// SEND_MODE_*: how sends are grouped into syscalls (see `send_now`).
     send_mode: AtomicU8,
+    /// The largest message a read brought so far (a GRO message holds many datagrams).
+    largest_message: AtomicUsize,
     pub stats: Stats,
 }
 
@@ -289,6 +291,7 @@ impl UdpCore {
             receive_info: AtomicBool::new(false),
             js_backlog: AtomicBool::new(false),
             send_mode: AtomicU8::new(SEND_MODE_UNCONNECTED),
+            largest_message: AtomicUsize::new(0),
             stats: Stats::default(),
         })
     }
@@ -537,7 +540,12 @@ impl UdpCore {
             return (ReadOutcome::Drained, 0);
         }
         for _ in 0..READS_PER_TURN {
-            match arena.recv(fd) {
+            // Ask for no more messages than the mailbox has room for, judging by the largest one
+            // seen (GRO makes messages of up to 64 KiB): what a read brings is never dropped for
+            // want of room, it stays in the kernel queue instead.
+            let largest = self.largest_message.load(Ordering::Relaxed).max(1);
+            let max = (PENDING_CAP_BYTES.saturating_sub(self.pending_bytes()) / largest).clamp(1, batch::RECV_BATCH);
+            match arena.recv(fd, max) {
                 Ok(count) => {
                     messages += count;
                     if self.post(|mail| self.take_datagrams(arena, count, mail)) {
@@ -546,7 +554,7 @@ impl UdpCore {
                     // A short batch means the queue was empty: epoll (edge-triggered) reports the
                     // next arrival as a new event, so the read that would only say EAGAIN is
                     // skipped (one syscall less per wake-up, which is most of them at low rates).
-                    if count < batch::RECV_BATCH {
+                    if count < max {
                         return (ReadOutcome::Drained, messages);
                     }
                 }
@@ -565,10 +573,16 @@ impl UdpCore {
         (ReadOutcome::MoreToRead, messages)
     }
 
+    /// Payload bytes waiting in the mailbox.
+    fn pending_bytes(&self) -> usize {
+        lock(&self.mailbox).mail.data.len()
+    }
+
     fn take_datagrams(&self, arena: &RecvArena, count: usize, mail: &mut Mail) {
         let (mut kept, mut bytes, mut dropped) = (0u64, 0u64, 0u64);
         for i in 0..count {
             let message = arena.message(i);
+            self.largest_message.fetch_max(message.payload.len(), Ordering::Relaxed);
             if let Some(drops) = message.kernel_drops {
                 self.stats.kernel_drops.fetch_max(drops as u64, Ordering::Relaxed);
             }
