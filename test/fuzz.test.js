@@ -76,3 +76,13 @@ test('fuzz: a membership call with a group of the other family is not made on a 
   assert.match(log, /#2 A\.addMembership', '(returned|threw)'/);
   assert.match(log, /#6 B\.dropMembership', 'threw'.*ENOPROTOOPT/);
 });
+
+test('fuzz: programs with host names are deterministic (seeds 100770, 101194 varied on the builtin alone with getaddrinfo timing)', { timeout: 20000 }, async () => {
+  const { runProgram } = require('./fuzz/fuzz');
+  const builtin = require('node:dgram');
+  for (const seed of [100770, 101194]) {
+    const program = genProgram(seed, 24);
+    const first = await runProgram(builtin, program);
+    for (let i = 0; i < 3; i++) assert.deepStrictEqual(await runProgram(builtin, program), first, `seed ${seed}, run ${i + 2}`);
+  }
+});

@@ -212,6 +212,7 @@ function countCalls(steps) {
 // (what Node's stdio pipes are) and a listening TCP socket. Made on first use, never closed.
 const fixtureFds = {};
 async function prepareFixtures(steps) {
+  await prepareLookups(steps);
   const text = JSON.stringify(steps);
   if (text.includes('"tcpFd"') && fixtureFds.tcp === undefined) {
     const server = require('node:net').createServer();
@@ -226,6 +227,57 @@ async function prepareFixtures(steps) {
     fixtureFds.socketpair = child.stdin._handle.fd;
     child.stdin._handle.unref?.();
     process.once('exit', () => child.kill());
+  }
+}
+
+// Host names (not IP literals) go to getaddrinfo on libuv's thread pool, whose answer lands at a
+// moment that varies from run to run: against a `tick` or `immediate` step, or a callback that
+// closes a socket, the same program then gives different logs even on the builtin alone (seeds
+// 100770, 100851, 101194 of the run of seed 100000). So dns.lookup is wrapped, once, before
+// any socket exists (the builtin reads it when it makes a socket, turbo-dgram when it looks up):
+// every host name of a program is resolved for real beforehand (prepareFixtures), and during the
+// runs the wrapper gives that same answer (a fresh copy of the error, if any) on a setImmediate,
+// a fixed point of the loop. IP literals and argument errors go to the real dns.lookup unchanged.
+const dnsAnswers = new Map(); // `${family} ${host}` -> [err, address, family]
+let realLookup;
+
+function isHostName(host) {
+  return typeof host === 'string' && host !== '' && require('node:net').isIP(host) === 0;
+}
+
+function installDeterministicLookup() {
+  if (realLookup !== undefined) return;
+  const dns = require('node:dns');
+  realLookup = dns.lookup;
+  dns.lookup = function lookup(host, options, callback) {
+    const answer = typeof options === 'number' && typeof callback === 'function' ?
+      dnsAnswers.get(`${options} ${host}`) : undefined;
+    if (!isHostName(host) || answer === undefined) return realLookup.apply(this, arguments);
+    const [err, address, family] = answer;
+    setImmediate(() => (err ? callback(Object.assign(new Error(err.message), err)) : callback(null, address, family)));
+    return {};
+  };
+}
+
+async function prepareLookups(steps) {
+  installDeterministicLookup();
+  const hosts = new Set();
+  JSON.stringify(steps, (key, value) => {
+    if (isHostName(value) && key === 'v') hosts.add(value);
+    return value;
+  });
+  for (const host of hosts) {
+    for (const family of [4, 6]) {
+      if (dnsAnswers.has(`${family} ${host}`)) continue;
+      const answer = await new Promise((resolve) => {
+        try {
+          realLookup(host, family, (err, address, fam) => resolve(err ? [err] : [null, address, fam]));
+        } catch {
+          resolve(undefined); // refused synchronously: left to the real lookup in the runs
+        }
+      });
+      if (answer !== undefined) dnsAnswers.set(`${family} ${host}`, answer);
+    }
   }
 }
 
