@@ -104,9 +104,8 @@ export interface SocketStats {
   /** Datagrams the kernel refused to send (EMSGSIZE, ENETUNREACH, ...). */
   sendErrors: number;
   /**
-   * Datagrams the kernel dropped for this socket, its receive buffer full (SO_RXQ_OVFL, the
-   * drops column of /proc/net/udp). The kernel reports it with each datagram it queues, so the
-   * figure is as of the last datagram read.
+   * Datagrams the kernel dropped for this socket, its receive buffer full (the drops column of
+   * /proc/net/udp), read when getStats() is called; after close(), the count at close.
    */
   kernelDrops: number;
   /** Datagrams turbo-dgram read but dropped: more data was waiting for JavaScript than its cap. */

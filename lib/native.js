@@ -51,7 +51,7 @@
 //   stats(handle)         -> object     counters since bind (the extras): receivedDatagrams,
 //                                       receivedBytes, sentDatagrams, sentBytes, sendErrors,
 //                                       droppedPending (over PENDING_CAP_BYTES), receiveBatches,
-//                                       kernelDrops (SO_MEMINFO now, else the last SO_RXQ_OVFL).
+//                                       kernelDrops (SO_MEMINFO, live; after close the count at close).
 //
 // dispatch kinds:
 //   KIND_RECV:      dispatch(id, KIND_RECV, data: Buffer, meta: Uint32Array, peers: Array)

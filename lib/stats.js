@@ -13,8 +13,8 @@ function socketStats(handle) {
     sentDatagrams: s.sentDatagrams, // accepted by the kernel
     sentBytes: s.sentBytes,
     sendErrors: s.sendErrors, // datagrams the kernel refused (EMSGSIZE, ENETUNREACH, ...)
-    // SO_RXQ_OVFL: datagrams the kernel dropped for this socket (receive buffer full), as the
-    // kernel reported it with the last datagram turbo-dgram read (it rides on each datagram).
+    // Datagrams the kernel dropped for this socket (receive buffer full): its drop counter
+    // (SO_MEMINFO, what SO_RXQ_OVFL reports), read now; after close, the count at close.
     kernelDrops: s.kernelDrops,
     // Datagrams turbo-dgram read but dropped because the data waiting for JS was over its cap.
     pendingDrops: s.droppedPending,

@@ -31,7 +31,6 @@ const SEND_IOVECS: usize = 256;
 const SOL_UDP: libc::c_int = 17;
 const UDP_SEGMENT: libc::c_int = 103;
 const UDP_GRO: libc::c_int = 104;
-const SO_RXQ_OVFL: libc::c_int = 40;
 
 /// Segments one GSO send may carry: UDP_MAX_SEGMENTS in include/linux/udp.h is 64 on the
 /// kernels we support (newer ones allow 128).
@@ -46,8 +45,8 @@ const GSO_MAX_BYTES: usize = 65_507;
 const SO_TIMESTAMPNS: libc::c_int = 35;
 
 /// Room for the control messages we may ask for on receive, each CMSG_SPACE'd: UDP_GRO (int, 24),
-/// SO_RXQ_OVFL (u32, 24), IPV6_PKTINFO (in6_pktinfo, 40) or IP_PKTINFO (32), SCM_TIMESTAMPNS
-/// (timespec, 32): 120 bytes at most.
+/// IPV6_PKTINFO (in6_pktinfo, 40) or IP_PKTINFO (32), SCM_TIMESTAMPNS (timespec, 32): 96 bytes at
+/// most.
 const RECV_CONTROL: usize = 128;
 
 /// `struct in6_pktinfo` from include/uapi/linux/ipv6.h.
@@ -114,15 +113,14 @@ pub fn enable_receive_info(fd: RawFd, ipv6: bool, pktinfo: bool, timestamps: boo
     Ok(())
 }
 
-/// Asks the kernel to coalesce same-flow datagrams (UDP_GRO; TURBO_DGRAM_GRO=off to compare) and
-/// to report its drop counter (SO_RXQ_OVFL) with each read. Both are best effort: a kernel
-/// without them simply gives plain datagrams and no counter.
+/// Asks the kernel to coalesce same-flow datagrams (UDP_GRO; TURBO_DGRAM_GRO=off to compare). Best
+/// effort: a kernel without it simply gives plain datagrams. (The drop counter is read when asked
+/// for, with SO_MEMINFO: SO_RXQ_OVFL would put a control message on every datagram.)
 pub fn enable_receive_offloads(fd: RawFd) {
     static GRO_ENABLED: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| !switched_off("TURBO_DGRAM_GRO"));
     if *GRO_ENABLED {
         let _ = set_int_option(fd, SOL_UDP, UDP_GRO, 1);
     }
-    let _ = set_int_option(fd, libc::SOL_SOCKET, SO_RXQ_OVFL, 1);
 }
 
 /// Calls `f` again while it fails with EINTR, the way quinn-udp wraps every syscall.
@@ -222,7 +220,6 @@ impl RecvArena {
             payload: &self.slots[start..start + len],
             peer,
             segment_size: None,
-            kernel_drops: None,
             local: None,
             timestamp: None,
         };
@@ -239,9 +236,6 @@ impl RecvArena {
                         if size > 0 && (size as usize) < len {
                             message.segment_size = Some(size as usize);
                         }
-                    }
-                    (libc::SOL_SOCKET, SO_RXQ_OVFL) => {
-                        message.kernel_drops = Some(std::ptr::read_unaligned(data as *const u32));
                     }
                     (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
                         let info = std::ptr::read_unaligned(data as *const libc::in_pktinfo);
@@ -271,8 +265,6 @@ pub struct RecvMessage<'a> {
     pub payload: &'a [u8],
     pub peer: Option<SocketAddr>,
     pub segment_size: Option<usize>,
-    /// The socket's SO_RXQ_OVFL counter: datagrams the kernel dropped since the socket opened.
-    pub kernel_drops: Option<u32>,
     /// The local (destination) address and the index of the interface it arrived on.
     pub local: Option<(IpAddr, u32)>,
     /// When the kernel received it: seconds and nanoseconds since the Unix epoch.

@@ -212,7 +212,8 @@ pub struct Stats {
     pub send_errors: AtomicU64,
     pub dropped_pending: AtomicU64,
     pub receive_batches: AtomicU64,
-    /// The kernel's SO_RXQ_OVFL counter for this socket: datagrams it dropped since bind.
+    /// The kernel's drop counter for this socket (SO_MEMINFO) as it stood at close; while open it
+    /// is read live.
     pub kernel_drops: AtomicU64,
 }
 
@@ -371,6 +372,10 @@ impl UdpCore {
         // The write lock waits for a reactor turn that is using the fd to finish.
         let bound = write(&self.io).take();
         if let Some(bound) = bound {
+            // Kept for getStats() after close: the count dies with the fd.
+            if let Ok(drops) = socket::kernel_drops(&bound.socket) {
+                self.stats.kernel_drops.fetch_max(u64::from(drops), Ordering::Relaxed);
+            }
             if let Some(reactor) = self.reactor.get() {
                 reactor.deregister(self.id, bound.socket.as_raw_fd());
             }
@@ -583,9 +588,6 @@ impl UdpCore {
         for i in 0..count {
             let message = arena.message(i);
             self.largest_message.fetch_max(message.payload.len(), Ordering::Relaxed);
-            if let Some(drops) = message.kernel_drops {
-                self.stats.kernel_drops.fetch_max(drops as u64, Ordering::Relaxed);
-            }
             let Some(peer) = message.peer else { continue };
             let with_info = self.receive_info.load(Ordering::Relaxed);
             for payload in message.segments() {

@@ -515,7 +515,7 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
         ("sendErrors", s.send_errors.load(Relaxed)),
         ("droppedPending", s.dropped_pending.load(Relaxed)),
         ("receiveBatches", s.receive_batches.load(Relaxed)),
-        // Read live from the kernel when it can be, else the last count a datagram carried.
+        // Read live from the kernel while the socket is open, else the count at close.
         ("kernelDrops", live_drops.unwrap_or(0).max(s.kernel_drops.load(Relaxed))),
     ];
     let object = cx.empty_object();
