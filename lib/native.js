@@ -87,7 +87,9 @@ function loadAddon() {
     if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(ADDON_PATH)) {
       const help = new Error(
         `turbo-dgram: the native addon is not built (expected ${ADDON_PATH}).\n` +
-        'Build it with `npm run build` (needs Rust: https://rustup.rs), or reinstall the package.');
+        'Build it with `npm rebuild turbo-dgram` in your project (or `npm run build` in a clone of\n' +
+        'turbo-dgram); it needs Rust (https://rustup.rs). If your npm asks to approve install\n' +
+        'scripts, run `npm install-scripts approve turbo-dgram` first.');
       help.code = 'TURBO_DGRAM_NOT_BUILT';
       throw help;
     }
