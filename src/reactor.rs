@@ -36,9 +36,10 @@ use crate::socket;
 /// the kernel queue (SO_RCVBUF) absorbs, as for the builtin.
 pub const PENDING_CAP_BYTES: usize = 512 * 1024;
 
-/// `recvmmsg` calls per socket per reactor turn, so one flooded socket cannot starve the others;
-/// a socket that still has data is served again on the next turn without waiting for an event.
-const READS_PER_TURN: usize = 16;
+/// Messages read per socket per reactor turn (16 full `recvmmsg`), so one flooded socket cannot
+/// starve the others; a socket that still has data is served again on the next turn without
+/// waiting for an event. The inline driver reads as libuv reads for node:dgram instead.
+const READS_PER_TURN: usize = 16 * batch::RECV_BATCH;
 
 /// Receive errors in a row after which the reactor stops reading a socket for this turn (a
 /// pending ICMP error is consumed by the read that reports it, so this is only a safety net).
@@ -536,7 +537,7 @@ impl UdpCore {
 
     /// Drains the kernel queue (bounded per turn) into the mailbox. Also returns how many
     /// messages it read.
-    fn read_ready(self: &Arc<Self>, arena: &mut RecvArena) -> (ReadOutcome, usize) {
+    fn read_ready(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
         let io = read(&self.io);
         let Some(bound) = io.as_ref() else { return (ReadOutcome::Drained, 0) };
         let fd = bound.socket.as_raw_fd();
@@ -544,12 +545,13 @@ impl UdpCore {
         if self.pause_if_full() {
             return (ReadOutcome::Drained, 0);
         }
-        for _ in 0..READS_PER_TURN {
+        while messages < limit {
             // Ask for no more messages than the mailbox has room for, judging by the largest one
             // seen (GRO makes messages of up to 64 KiB): what a read brings is never dropped for
             // want of room, it stays in the kernel queue instead.
             let largest = self.largest_message.load(Ordering::Relaxed).max(1);
-            let max = (PENDING_CAP_BYTES.saturating_sub(self.pending_bytes()) / largest).clamp(1, batch::RECV_BATCH);
+            let room = PENDING_CAP_BYTES.saturating_sub(self.pending_bytes()) / largest;
+            let max = room.min(limit - messages).clamp(1, batch::RECV_BATCH);
             match arena.recv(fd, max) {
                 Ok(count) => {
                     messages += count;
@@ -679,6 +681,10 @@ pub struct Turner {
     readable: Vec<Arc<UdpCore>>,
     /// Sockets that still had data when their per-turn read budget ran out.
     carried: Vec<Arc<UdpCore>>,
+    /// Messages read per socket per turn.
+    read_limit: usize,
+    /// Sockets read in the current turn, with how many messages each gave (see `reread`).
+    served: Vec<(Arc<UdpCore>, usize)>,
 }
 
 impl Turner {
@@ -690,6 +696,11 @@ impl Turner {
     /// Whether the last turn left sockets with unread data.
     pub fn has_carried(&self) -> bool {
         !self.carried.is_empty()
+    }
+
+    /// Reads at most `limit` messages per socket per turn (libuv's 32 for the inline driver).
+    pub fn set_read_limit(&mut self, limit: usize) {
+        self.read_limit = limit.max(1);
     }
 }
 
@@ -713,6 +724,8 @@ impl Reactor {
             arena: RecvArena::new(),
             readable: Vec::new(),
             carried: Vec::new(),
+            read_limit: READS_PER_TURN,
+            served: Vec::new(),
         };
         Ok((reactor, turner))
     }
@@ -784,7 +797,8 @@ impl Reactor {
             return 0;
         }
         let mut messages = 0;
-        let Turner { events, arena, readable, carried, .. } = turner;
+        let Turner { events, arena, readable, carried, read_limit, served, .. } = turner;
+        served.clear();
         readable.append(carried);
         for event in events.iter() {
             if event.token() == WAKER_TOKEN {
@@ -804,12 +818,38 @@ impl Reactor {
             }
         }
         for core in readable.drain(..) {
-            let Some((outcome, read)) = guarded(|| core.read_ready(arena)) else { continue };
+            let Some((outcome, read)) = guarded(|| core.read_ready(arena, *read_limit)) else { continue };
             messages += read;
             if outcome == ReadOutcome::MoreToRead {
-                carried.push(core);
+                carried.push(Arc::clone(&core));
+            } else {
+                served.push((core, read));
             }
         }
+        messages
+    }
+
+    /// Reads again the sockets the last turn drained, each up to what is left of its limit, as
+    /// libuv does for node:dgram: it keeps calling recvmsg on a readable socket (up to 32 times)
+    /// after each datagram's callbacks ran, so a datagram that arrived meanwhile (a listener's
+    /// own send over loopback) is read in the same poll phase. Call after delivering the mail of
+    /// the turn; returns how many messages it read (0: nothing more to do).
+    pub fn reread(&self, turner: &mut Turner) -> usize {
+        let Turner { arena, read_limit, served, carried, .. } = turner;
+        let mut messages = 0;
+        served.retain_mut(|(core, count)| {
+            if *count >= *read_limit || core.is_closed() {
+                return false;
+            }
+            let Some((outcome, read)) = guarded(|| core.read_ready(arena, *read_limit - *count)) else { return false };
+            *count += read;
+            messages += read;
+            if outcome == ReadOutcome::MoreToRead {
+                carried.push(Arc::clone(core));
+                return false;
+            }
+            read > 0
+        });
         messages
     }
 

@@ -132,7 +132,11 @@ const REGRESSIONS = [
 const KNOWN_NATIVE = [
   {
     name: "a 'message' listener that sends to its own socket: the builtin reads that datagram in the same poll phase, before a setImmediate (fuzzer seed 100805)",
-    todo: 'native: after a batch is delivered, read the socket again in the same readiness turn, up to libuv\'s 32 datagrams (uv__udp_recvmsg)',
+    // The inline driver reads as libuv does (Reactor::reread, up to 32 per poll phase) and must
+    // match; the thread driver's reads happen on its own thread, so this timing is one of its
+    // documented differences (README) and the test reports without failing there.
+    todo: process.env.TURBO_DGRAM_DRIVER === 'inline' ? undefined :
+      'thread driver: arrival timing relative to setImmediate differs by design (README, Differences)',
     // libuv's uv__udp_recvmsg reads up to 32 datagrams per readiness event, running each 'message'
     // (and its nextTicks: the send's lookup and sendmsg) before the next recvmsg, so a datagram a
     // listener sends to its own socket over loopback is read in the same poll phase; the builtin

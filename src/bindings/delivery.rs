@@ -38,6 +38,9 @@ pub const KIND_RECV_STEP: u32 = 3;
 /// builtin; more here, because each step is cheap and the batch is already in memory.
 const STEPS_PER_CALLBACK: usize = 256;
 
+/// Datagrams libuv reads per readable UDP socket per poll phase (src/unix/udp.c, uv__udp_recvmsg).
+const LIBUV_READS_PER_EVENT: usize = 32;
+
 /// The JS function that receives every socket event of this JS thread (one per Node env).
 pub static DISPATCH: LocalKey<Root<JsFunction>> = LocalKey::new();
 
@@ -116,7 +119,10 @@ impl JsLoop {
         if let Some(inline) = self.inline.borrow().as_ref() {
             return Some(Arc::clone(&inline.reactor));
         }
-        let (reactor, turner) = Reactor::new().ok()?;
+        let (reactor, mut turner) = Reactor::new().ok()?;
+        // libuv reads at most 32 datagrams per readable socket per poll phase for node:dgram
+        // (uv__udp_recvmsg); reading the same keeps the builtin's interleaving with timers.
+        turner.set_read_limit(LIBUV_READS_PER_EVENT);
         let watch = LoopHandle::start(
             self.env,
             LoopHandleKind::Readable(turner.poll_fd()),
@@ -152,34 +158,47 @@ impl JsLoop {
         }
     }
 
-    /// The inline reactor's epoll fd is readable: one turn without waiting, then delivery.
+    /// The inline reactor's epoll fd is readable: one turn without waiting, then delivery, then
+    /// the rereads libuv would do in the same poll phase (see `Reactor::reread`).
     fn turn_inline(&self, scope: &mut CallbackScope) {
-        if let Some(inline) = self.inline.borrow().as_ref() {
+        let inline = self.inline.borrow();
+        let Some(inline) = inline.as_ref() else { return };
+        let Ok(mut turner) = inline.turner.try_borrow_mut() else { return };
+        self.in_turn.store(true, Ordering::Release);
+        inline.reactor.turn(&mut turner, Some(Duration::ZERO));
+        self.in_turn.store(false, Ordering::Release);
+        let mut delivered = self.deliver_ready(scope);
+        while delivered {
+            // The last datagram's nextTicks run first (its send, say), as after each of libuv's
+            // recv callbacks, before the next read.
+            scope.boundary();
             self.in_turn.store(true, Ordering::Release);
-            if let Ok(mut turner) = inline.turner.try_borrow_mut() {
-                inline.reactor.turn(&mut turner, Some(Duration::ZERO));
-                if turner.has_carried() {
-                    // Unread data left behind: make the epoll fd readable again so libuv calls us
-                    // on its next iteration, after the other handles had their turn.
-                    inline.reactor.wake();
-                }
-            }
+            let read = inline.reactor.reread(&mut turner);
             self.in_turn.store(false, Ordering::Release);
+            if read == 0 {
+                break;
+            }
+            delivered = self.deliver_ready(scope);
         }
-        self.deliver_ready(scope);
+        if turner.has_carried() {
+            // Unread data left behind: make the epoll fd readable again so libuv calls us on its
+            // next iteration, after the other handles had their turn.
+            inline.reactor.wake();
+        }
     }
 
     /// Delivers to every socket that was ready when the callback began; a socket that used up
     /// its steps goes to the back of the list and the async handle fires again next iteration.
-    fn deliver_ready(&self, scope: &mut CallbackScope) {
+    /// Returns whether anything was ready.
+    fn deliver_ready(&self, scope: &mut CallbackScope) -> bool {
         let ready: Vec<_> = lock(&self.ready).drain(..).collect();
         if ready.is_empty() {
-            return;
+            return false;
         }
         // SAFETY: on the JS thread inside the handle and callback scopes `scope` stands for; the
         // Cx lives only for this call.
         let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
-        let Some(dispatch) = DISPATCH.get(&mut cx).map(|root| root.to_inner(&mut cx)) else { return };
+        let Some(dispatch) = DISPATCH.get(&mut cx).map(|root| root.to_inner(&mut cx)) else { return true };
         let mut first = true;
         for (core, spare) in ready {
             let id = cx.number(core.id as f64).upcast();
@@ -189,6 +208,7 @@ impl JsLoop {
                 self.sender.wake();
             }
         }
+        true
     }
 }
 
