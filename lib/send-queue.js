@@ -10,8 +10,9 @@
 // outcome the flush recorded. A datagram the kernel did not take at once waits in the reactor, and
 // its callback runs when the reactor reports it (KIND_SEND_DONE), as an I/O completion.
 //
-// close() and disconnect() flush the socket first: the builtin's datagrams were already with the
-// kernel by then.
+// close(), connect(), disconnect() and bind() flush every socket's queue first: the builtin's
+// datagrams were already with the kernel by then, and whether they reach a peer depends on the
+// peer's state (bound, connected to someone else, closed) when they arrive.
 
 const native = require('./native');
 const { exceptionWithHostPort } = require('./errors');
@@ -152,6 +153,7 @@ module.exports = {
   cancelInflight,
   createSendQueue,
   enqueueDatagram,
+  flushAll,
   flushSendQueue,
   onSendDone,
   queuedBytes,

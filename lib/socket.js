@@ -267,6 +267,7 @@ function bindNative(socket, ip, port, flags) {
   // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
   if ((flags & native.FLAG_IPV6ONLY) && !net.isIPv6(ip)) return EINVAL;
   const state = socket[kState];
+  sendQueue.flushAll(); // datagrams already sent to this port must not find it bound
   const err = native.bind(state.handle, ip, nativePort, flags);
   if (err) state.bindFailed = true;
   return err;
@@ -506,9 +507,10 @@ function finishConnect(ex, socket, ip, address, port, callback) {
   if (state.handle === null) return;
   if (!ex && state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) ex = new ERR_IP_BLOCKED(ip);
   if (!ex) {
-    // The builtin's earlier sends already reached the kernel: they go out unconnected, before the
-    // connect (after it, the kernel would drop replies from other peers and report ICMP errors).
-    sendQueue.flushSendQueue(state.sendQueue);
+    // The builtin's earlier sends (of every socket) already reached the kernel: they go out before
+    // the connect (after it, this socket would drop datagrams from other peers, and its own
+    // unconnected sends' ICMP errors would be reported to it).
+    sendQueue.flushAll();
     const err = ipFitsType(ip, socket.type) ? native.connect(state.handle, ip, port) : EINVAL;
     if (err) ex = exceptionWithHostPort(err, 'connect', address, port);
   }
@@ -552,7 +554,7 @@ Socket.prototype.connectSync = function (port, address) {
     state.connectState = ConnectState.DISCONNECTED;
     throw new ERR_IP_BLOCKED(address);
   }
-  sendQueue.flushSendQueue(state.sendQueue); // as in finishConnect
+  sendQueue.flushAll(); // as in finishConnect
   const err = ipFitsType(address, this.type) ? native.connect(state.handle, address, port) : EINVAL;
   if (err) {
     state.connectState = ConnectState.DISCONNECTED;
@@ -566,7 +568,7 @@ Socket.prototype.disconnect = function () {
   const state = this[kState];
   if (state.connectState !== ConnectState.CONNECTED) throw new ERR_SOCKET_DGRAM_NOT_CONNECTED();
   const handle = openHandle(this, 'disconnect');
-  sendQueue.flushSendQueue(state.sendQueue); // the builtin sent them while still connected
+  sendQueue.flushAll(); // the builtin sent them (and other sockets' to this one) while still connected
   const err = native.disconnect(handle);
   if (err) throw errnoException(err, 'connect');
   state.connectState = ConnectState.DISCONNECTED;
@@ -716,7 +718,7 @@ Socket.prototype.close = function (callback) {
   }
   healthCheck(this);
   state.receiving = false;
-  sendQueue.flushSendQueue(state.sendQueue);
+  sendQueue.flushAll(); // this socket's, and other sockets' datagrams to it, as in finishConnect
   native.close(state.handle);
   state.handle = null;
   socketsById.delete(state.id);

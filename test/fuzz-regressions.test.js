@@ -125,6 +125,41 @@ const REGRESSIONS = [
     ],
     expect: ['A:messages'],
   },
+  {
+    name: 'a send to a socket that connect()s elsewhere in the same tick: received, as the builtin sent it first (fuzzer seed 201437)',
+    // Our datagrams wait for the end of the tick; a connect() of the receiving socket in between
+    // made the kernel drop it. connect() now flushes every socket's queue, not only its own.
+    program: [
+      { op: 'create', slot: 'A', args: [lit('udp4')] },
+      { op: 'create', slot: 'B', args: [lit('udp4')] },
+      { op: 'bind', slot: 'A', args: [lit(0), lit('127.0.0.1')] },
+      { op: 'bind', slot: 'B', args: [lit(0), lit('127.0.0.1')] },
+      { op: 'wait', how: 'ms' },
+      { op: 'send', slot: 'B', args: [{ k: 'buf', n: 100 }, { k: 'peer', slot: 'A' }, lit('0.0.0.0'), lit(null)] },
+      { op: 'connect', slot: 'A', args: [{ k: 'peer', slot: 'C' }, cb('A', 'connectCb')] },
+    ],
+    expect: ['A:messages', 'connectCb'],
+  },
+  {
+    name: 'a connected socket sends to a peer that close()s in the same tick: no ICMP error, as the datagram reached the peer first',
+    // Sent after the peer's close, the datagram drew a port-unreachable, and the connected sender
+    // got ECONNREFUSED on its next send. close() now flushes every socket's queue first.
+    program: [
+      { op: 'create', slot: 'A', args: [lit('udp4')] },
+      { op: 'create', slot: 'B', args: [lit('udp4')] },
+      { op: 'bind', slot: 'A', args: [lit(0), lit('127.0.0.1')] },
+      { op: 'bind', slot: 'B', args: [lit(0), lit('127.0.0.1')] },
+      { op: 'wait', how: 'ms' },
+      { op: 'connect', slot: 'B', args: [{ k: 'peer', slot: 'A' }, lit('127.0.0.1')] },
+      { op: 'wait', how: 'ms' },
+      { op: 'send', slot: 'B', args: [{ k: 'buf', n: 10 }, cb('B', 'sendCb1')] },
+      { op: 'close', slot: 'A', args: [] },
+      { op: 'wait', how: 'ms' },
+      { op: 'send', slot: 'B', args: [{ k: 'buf', n: 11 }, cb('B', 'sendCb2')] },
+      { op: 'wait', how: 'ms' },
+    ],
+    expect: ["'sendCb2', null, 11"],
+  },
 ];
 
 // Known divergences in the native layer, kept here as todo tests (they run and report, but do not
