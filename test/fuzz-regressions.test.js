@@ -16,6 +16,15 @@ const T = { timeout: 20000 };
 const lit = (v) => ({ k: 'lit', v });
 const cb = (slot, label, action = 'log', other = slot) => ({ k: 'cb', slot, label, action, other });
 
+// A and B udp4, bound on 127.0.0.1 (how every fuzzed program starts).
+const BOUND_A_B = [
+  { op: 'create', slot: 'A', args: [lit('udp4')] },
+  { op: 'create', slot: 'B', args: [lit('udp4')] },
+  { op: 'bind', slot: 'A', args: [lit(0), lit('127.0.0.1')] },
+  { op: 'bind', slot: 'B', args: [lit(0), lit('127.0.0.1')] },
+  { op: 'wait', how: 'ms' },
+];
+
 const REGRESSIONS = [
   {
     name: 'block list options: validated only where the builtin knows them (Node >= 22.13), before the type',
@@ -130,11 +139,7 @@ const REGRESSIONS = [
     // Our datagrams wait for the end of the tick; a connect() of the receiving socket in between
     // made the kernel drop it. connect() now flushes every socket's queue, not only its own.
     program: [
-      { op: 'create', slot: 'A', args: [lit('udp4')] },
-      { op: 'create', slot: 'B', args: [lit('udp4')] },
-      { op: 'bind', slot: 'A', args: [lit(0), lit('127.0.0.1')] },
-      { op: 'bind', slot: 'B', args: [lit(0), lit('127.0.0.1')] },
-      { op: 'wait', how: 'ms' },
+      ...BOUND_A_B,
       { op: 'send', slot: 'B', args: [{ k: 'buf', n: 100 }, { k: 'peer', slot: 'A' }, lit('0.0.0.0'), lit(null)] },
       { op: 'connect', slot: 'A', args: [{ k: 'peer', slot: 'C' }, cb('A', 'connectCb')] },
     ],
@@ -145,11 +150,7 @@ const REGRESSIONS = [
     // Sent after the peer's close, the datagram drew a port-unreachable, and the connected sender
     // got ECONNREFUSED on its next send. close() now flushes every socket's queue first.
     program: [
-      { op: 'create', slot: 'A', args: [lit('udp4')] },
-      { op: 'create', slot: 'B', args: [lit('udp4')] },
-      { op: 'bind', slot: 'A', args: [lit(0), lit('127.0.0.1')] },
-      { op: 'bind', slot: 'B', args: [lit(0), lit('127.0.0.1')] },
-      { op: 'wait', how: 'ms' },
+      ...BOUND_A_B,
       { op: 'connect', slot: 'B', args: [{ k: 'peer', slot: 'A' }, lit('127.0.0.1')] },
       { op: 'wait', how: 'ms' },
       { op: 'send', slot: 'B', args: [{ k: 'buf', n: 10 }, cb('B', 'sendCb1')] },
