@@ -287,6 +287,12 @@ function fdOf(kind) {
 
 const WAIT_MS = 8;
 const SETTLE_MS = 25;
+// A 'message' handler acts on its first HANDLER_ROUNDS datagrams only. A handler that sends
+// (sendOther, echo) to a socket that answers, or to its own, is a feedback loop; unbounded, how
+// many rounds it ran before a timed wait ended or the cleanup closed the sockets was a matter of
+// machine speed, so the same program logged different runs (seeds 200827, 201352). Bounded, the
+// loop ends well within a wait, and still runs past libuv's 32 reads per poll phase.
+const HANDLER_ROUNDS = 48;
 
 class Run {
   constructor(dgram) {
@@ -423,7 +429,10 @@ class Run {
     const socket = this.sockets.get(slot);
     if (socket === undefined) return;
     if (step.op === 'onMessage') {
-      socket.on('message', (msg, rinfo) => this.act(step.action, slot, step.other, rinfo));
+      let rounds = 0;
+      socket.on('message', (msg, rinfo) => {
+        if (rounds++ < HANDLER_ROUNDS) this.act(step.action, slot, step.other, rinfo);
+      });
       return;
     }
     const method = step.op === 'call' ? step.method : step.op;
