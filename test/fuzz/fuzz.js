@@ -330,6 +330,10 @@ class Run {
         this.log(`${slot}:events`, what, 'threw', err);
       }
     };
+    if (rinfo !== undefined && loopsOnThreadDriver(action, slot, other, rinfo, this.portOf(slot))) {
+      this.log(`${slot}:events`, 'not run: README "Differences from node:dgram", thread driver timing');
+      return;
+    }
     switch (action) {
       case 'close': if (self) tryLog('close()', () => self.close()); break;
       case 'closeTwice': if (self) { tryLog('close()', () => self.close()); tryLog('close()', () => self.close()); } break;
@@ -502,6 +506,18 @@ function changesFamilyUnderSocket(socket, method, args) {
   } catch (err) {
     return err.code === 'EBADF'; // no fd yet: getsockname() on libuv's -1
   }
+}
+
+// The deliberate difference documented in the README ("Differences from node:dgram": with the
+// thread driver a datagram reaches JS one cross-thread wake-up after it arrives): a 'message'
+// handler that sends to its own socket is a loop that the builtin runs up to 32 rounds within one
+// poll phase (libuv reads again after each 'message'), before any setImmediate; the thread driver
+// hands the datagram over later, so those rounds interleave with the program's next steps
+// differently (seeds 100805, 201432). On that driver the handler's send to itself is not made,
+// and says so in the log; the inline driver reads as libuv does and is fuzzed with it.
+function loopsOnThreadDriver(action, slot, other, rinfo, ownPort) {
+  if ((process.env.TURBO_DGRAM_DRIVER || 'thread') !== 'thread') return false;
+  return (action === 'sendOther' && other === slot) || (action === 'echo' && rinfo.port === ownPort);
 }
 
 async function runProgram(dgram, steps) {
