@@ -28,14 +28,17 @@
 //   disconnect(handle)    -> 0 | -errno
 //   localAddress(handle)  -> { address, family, port } | -errno
 //   remoteAddress(handle) -> { address, family, port } | -errno
-//   send(handle, bufs, ips, ports, results) -> k
-//                                       bufs: Buffer[] (one datagram each); ips: string[] and
-//                                       ports: number[] (or null for a connected socket).
-//                                       Sends in order with sendmmsg. results (Int32Array, length >=
-//                                       bufs.length) gets bytes sent or -errno for datagrams [0, k).
-//                                       Datagrams [k, n) went to the reactor (the kernel said EAGAIN,
-//                                       or earlier ones still wait): their outcomes arrive, in order,
-//                                       through dispatch(id, KIND_SEND_DONE, Int32Array).
+//   send(handle, bufs, dests, destIndex, results) -> k
+//                                       bufs: Buffer[] (one datagram each); dests: the run's
+//                                       distinct destinations, flat [ip, port, ...], and destIndex
+//                                       (Uint32Array) datagram i's index into them; both null for a
+//                                       connected socket. Sends in order with sendmmsg (GSO runs).
+//                                       results (Int32Array, length >= bufs.length) gets bytes sent
+//                                       or -errno for datagrams [0, k). Datagrams [k, n) went to the
+//                                       reactor (the kernel said EAGAIN, or earlier ones still wait):
+//                                       their outcomes arrive, in order, through
+//                                       dispatch(id, KIND_SEND_DONE, Int32Array). A negative k: the
+//                                       whole run failed before any syscall (no fd, bad address).
 //   sendQueueSize(handle) / sendQueueCount(handle) -> number  bytes / datagrams held by the reactor,
 //                                       not yet given to the kernel.
 //   setOption(handle, OPT_*, value) -> 0 | -errno

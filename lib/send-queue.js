@@ -22,6 +22,7 @@ const ECANCELED = -125;
 const flushing = new Set(); // queues with datagrams this tick, in the order they got their first
 let flushScheduled = false;
 let results = new Int32Array(64); // reused: native.send writes each datagram's outcome here
+let destIndex = new Uint32Array(64); // reused: each datagram's index into the run's destinations
 
 function createSendQueue(handle) {
   return {
@@ -83,7 +84,8 @@ function flushSendQueue(queue) {
 
 function sendRun(queue, bufs, ips, ports, requests, first) {
   if (results.length < bufs.length) results = new Int32Array(bufs.length * 2);
-  const done = native.send(queue.handle, bufs, ips, ports, results);
+  const dests = ips === null ? null : destinationsOf(ips, ports);
+  const done = native.send(queue.handle, bufs, dests, dests === null ? null : destIndex, results);
   if (done < 0) {
     // The whole run failed before any syscall (no fd, or a destination the native side could not
     // parse): each datagram gets that error, and none goes to the reactor.
@@ -92,6 +94,35 @@ function sendRun(queue, bufs, ips, ports, requests, first) {
   }
   for (let i = 0; i < done; i++) requests[first + i].result = results[i];
   for (let i = done; i < bufs.length; i++) queue.inflight.push(requests[first + i]);
+}
+
+// The run's distinct destinations, flat [ip, port, ...], with destIndex[i] naming datagram i's:
+// the native side then reads and parses each address once per flush, not once per datagram.
+function destinationsOf(ips, ports) {
+  const count = ips.length;
+  if (destIndex.length < count) destIndex = new Uint32Array(count * 2);
+  const dests = [];
+  const seen = new Map();
+  let lastIp;
+  let lastPort;
+  let last = -1;
+  for (let i = 0; i < count; i++) {
+    const ip = ips[i];
+    const port = ports[i];
+    if (ip !== lastIp || port !== lastPort) {
+      const key = `${port} ${ip}`;
+      last = seen.get(key);
+      if (last === undefined) {
+        last = dests.length >> 1;
+        dests.push(ip, port);
+        seen.set(key, last);
+      }
+      lastIp = ip;
+      lastPort = port;
+    }
+    destIndex[i] = last;
+  }
+  return dests;
 }
 
 // The callback's tick: run it if the outcome is known, else when the reactor reports it.

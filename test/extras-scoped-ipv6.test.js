@@ -58,7 +58,8 @@ test('the default lookup: no DNS request for a scoped literal, and the native se
   const ips = [];
   const original = native.send;
   native.send = function (handle, bufs, dests, ...rest) {
-    if (dests) ips.push(...dests);
+    // dests is flat [ip, port, ...]: the addresses are every other entry.
+    if (dests) for (let i = 0; i < dests.length; i += 2) ips.push(dests[i]);
     return original.call(this, handle, bufs, dests, ...rest);
   };
   t.after(() => { native.send = original; });

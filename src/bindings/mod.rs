@@ -256,16 +256,13 @@ fn remote_address(mut cx: FunctionContext) -> JsResult<JsValue> {
     address_object(&mut cx, result)
 }
 
-/// Destinations already parsed in this flush, found again by string identity: sends in one tick
-/// mostly go to a handful of peers, so each distinct one is read and parsed once per flush.
-const RECENT_DESTINATIONS: usize = 16;
-
+/// `send(handle, bufs, dests, destIndex, results)`: see lib/native.js.
 fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
     let bufs = cx.argument::<JsArray>(1)?;
     let bufs = array_items(&mut cx, bufs)?;
-    let ips = cx.argument::<JsValue>(2)?;
-    let ports = cx.argument::<JsValue>(3)?;
+    let dests = cx.argument::<JsValue>(2)?;
+    let dest_index = cx.argument::<JsValue>(3)?;
     let mut results_array = cx.argument::<JsInt32Array>(4)?;
     let count = bufs.len();
     if results_array.as_slice(&cx).len() < count {
@@ -277,30 +274,32 @@ fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
 
     let payloads: Vec<Handle<JsTypedArray<u8>>> =
         bufs.into_iter().map(|b| b.downcast_or_throw(&mut cx)).collect::<NeonResult<_>>()?;
-    let (dests, dest_of) = if ips.is_a::<JsNull, _>(&mut cx) || ips.is_a::<JsUndefined, _>(&mut cx) {
-        (Vec::new(), Vec::new())
+    let (addresses, dest_index) = if dests.is_a::<JsNull, _>(&mut cx) || dests.is_a::<JsUndefined, _>(&mut cx) {
+        (Vec::new(), None)
     } else {
-        let ips = ips.downcast_or_throw::<JsArray, _>(&mut cx)?;
-        let ips = array_items(&mut cx, ips)?;
-        let ports = ports.downcast_or_throw::<JsArray, _>(&mut cx)?;
-        let ports = array_items(&mut cx, ports)?;
-        if ips.len() != count || ports.len() != count {
-            return cx.throw_range_error("ips and ports must have one entry per datagram");
-        }
-        match destinations(&mut cx, &ips, &ports, family)? {
-            Ok(parsed) => parsed,
+        let dests = dests.downcast_or_throw::<JsArray, _>(&mut cx)?;
+        let dests = array_items(&mut cx, dests)?;
+        let dest_index = dest_index.downcast_or_throw::<JsTypedArray<u32>, _>(&mut cx)?;
+        match parse_destinations(&mut cx, &dests, family)? {
+            Ok(addresses) => (addresses, Some(dest_index)),
             Err(errno) => return int_result(&mut cx, errno),
         }
     };
 
     let mut results = Vec::with_capacity(count);
     let sent = {
+        let index = dest_index.as_ref().map(|d| d.as_slice(&cx));
+        if let Some(index) = index {
+            if index.len() < count || index[..count].iter().any(|&d| d as usize >= addresses.len()) {
+                return cx.throw_range_error("destIndex must name a destination for every datagram");
+            }
+        }
         let datagrams: Vec<Datagram> = payloads
             .iter()
             .enumerate()
             .map(|(i, payload)| Datagram {
                 payload: payload.as_slice(&cx),
-                dest: dest_of.get(i).map(|&d| &dests[d]),
+                dest: index.map(|index| &addresses[index[i] as usize]),
             })
             .collect();
         socket.core.send(&datagrams, &mut results)
@@ -314,50 +313,26 @@ fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
     }
 }
 
-/// The distinct destinations of a flush, and per datagram the index of its own.
-type Destinations = (Vec<SockAddr>, Vec<usize>);
-
-/// Parses each datagram's destination; returns the distinct addresses and, per datagram, the
-/// index of its address. A malformed literal fails the whole flush with EINVAL (lib/ sends only
-/// literals it resolved, so this does not happen in practice).
-fn destinations<'a>(
+/// The flush's distinct destinations, flat `[ip, port, ...]` as lib/ deduplicated them: each
+/// string is read and parsed once per flush, whatever the number of datagrams. A malformed
+/// literal fails the whole flush with EINVAL (lib/ sends only literals it resolved).
+fn parse_destinations<'a>(
     cx: &mut FunctionContext<'a>,
-    ips: &[Handle<'a, JsValue>],
-    ports: &[Handle<'a, JsValue>],
+    flat: &[Handle<'a, JsValue>],
     family: Family,
-) -> NeonResult<Result<Destinations, i32>> {
-    let mut dests: Vec<SockAddr> = Vec::new();
-    let mut dest_of = Vec::with_capacity(ips.len());
-    let mut recent: Vec<(Handle<'a, JsValue>, u16, usize)> = Vec::with_capacity(RECENT_DESTINATIONS);
-    for (ip, port) in ips.iter().zip(ports) {
+) -> NeonResult<Result<Vec<SockAddr>, i32>> {
+    let mut addresses = Vec::with_capacity(flat.len() / 2);
+    for pair in flat.chunks(2) {
+        let [ip, port] = pair else { return cx.throw_range_error("dests must hold [ip, port] pairs") };
         let port = port.downcast_or_throw::<JsNumber, _>(cx)?.value(cx);
         if port.fract() != 0.0 || !(0.0..=65535.0).contains(&port) {
             return cx.throw_range_error("port must be an integer in 0..=65535");
         }
-        let port = port as u16;
-        let mut found = None;
-        for (known_ip, known_port, index) in recent.iter().rev() {
-            if *known_port == port && known_ip.strict_equals(cx, *ip) {
-                found = Some(*index);
-                break;
-            }
-        }
-        let index = match found {
-            Some(index) => index,
-            None => {
-                let text = ip.downcast_or_throw::<JsString, _>(cx)?.value(cx);
-                let Ok(addr) = parse_addr(&text, port, family) else { return Ok(Err(error::EINVAL)) };
-                dests.push(SockAddr::from(addr));
-                if recent.len() == RECENT_DESTINATIONS {
-                    recent.remove(0);
-                }
-                recent.push((*ip, port, dests.len() - 1));
-                dests.len() - 1
-            }
-        };
-        dest_of.push(index);
+        let text = ip.downcast_or_throw::<JsString, _>(cx)?.value(cx);
+        let Ok(addr) = parse_addr(&text, port as u16, family) else { return Ok(Err(error::EINVAL)) };
+        addresses.push(SockAddr::from(addr));
     }
-    Ok(Ok((dests, dest_of)))
+    Ok(Ok(addresses))
 }
 
 /// Bytes held by the reactor, not yet given to the kernel.
