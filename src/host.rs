@@ -227,6 +227,8 @@ impl LoopHandle {
     }
 }
 
+/// # Safety
+/// `env` must be the calling JS thread's env, inside a handle scope (a JS call).
 unsafe fn async_context(host: &Host, env: NapiEnv) -> Option<*mut c_void> {
     let name = b"turbo-dgram";
     let mut resource_name = ptr::null_mut();
@@ -284,6 +286,8 @@ impl CallbackScope {
     }
 }
 
+// SAFETY (both callbacks): libuv calls them on the loop's thread with a handle we started,
+// whose `data` is our HandleState until `free_handle`.
 unsafe extern "C" fn on_poll(handle: *mut c_void, _status: c_int, _events: c_int) {
     fire(handle);
 }
@@ -293,6 +297,10 @@ unsafe extern "C" fn on_async(handle: *mut c_void) {
 }
 
 /// Runs a handle's `on_fire` inside a handle scope and a callback scope of its env.
+///
+/// # Safety
+/// On the handle's loop thread, from a libuv callback (no JS on the stack), with `handle` one of
+/// ours that is not yet freed.
 unsafe fn fire(handle: *mut c_void) {
     let Some(host) = host() else { return };
     let state = *(handle as *mut *mut HandleState);
@@ -322,6 +330,11 @@ unsafe fn fire(handle: *mut c_void) {
     (host.napi_close_handle_scope)(env, handle_scope);
 }
 
+/// Env cleanup hook (and failure path of `start`): closes the handle once; its memory and state
+/// are freed by `free_handle` when libuv is done with it.
+///
+/// # Safety
+/// `arg` is the HandleState of a started handle, on its loop's thread.
 unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
     let Some(host) = host() else { return };
     let state = &mut *(arg as *mut HandleState);
@@ -334,6 +347,9 @@ unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
     }
 }
 
+/// # Safety
+/// libuv's close callback for a handle allocated by `LoopHandle::start`: called once, after which
+/// libuv no longer touches it.
 unsafe extern "C" fn free_handle(handle: *mut c_void) {
     let state = *(handle as *mut *mut HandleState);
     if !state.is_null() {
