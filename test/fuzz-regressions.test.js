@@ -167,6 +167,29 @@ const REGRESSIONS = [
 // fail the suite) until the Rust side changes; each names the cause.
 const KNOWN_NATIVE = [
   {
+    name: 'bind() after a membership call made the fd (libuv\'s deferred bind): the kernel\'s error for the address (EADDRNOTAVAIL), not EINVAL (fuzzer seed 203661)',
+    todo: 'native: UdpCore::bind returns EINVAL without calling bind(2) once the socket is registered; libuv calls bind(2) on the existing fd, and the kernel checks the address (EADDRNOTAVAIL) before "already bound" (EINVAL)',
+    program: [
+      { op: 'create', slot: 'A', args: [lit('udp4')] },
+      { op: 'call', slot: 'A', method: 'addSourceSpecificMembership', args: [lit('127.0.0.1'), lit('239.255.0.7'), { k: 'undef' }] },
+      { op: 'bind', slot: 'A', args: [{ k: 'undef' }, lit('10.255.77.1'), lit('notfn')] },
+    ],
+    expect: ['EADDRNOTAVAIL'],
+  },
+  {
+    name: 'connected socket, closed port: a datagram, then an oversized one in the same tick: EMSGSIZE for it, and the ICMP error stays for recvmsg (fuzzer seed 203428)',
+    todo: 'native: batch::SendPolicy reads SO_ERROR after the first datagram (clearing it) and gives ECONNREFUSED to the next one; the kernel checks the size first (EMSGSIZE) and leaves sk_err pending. Peek with poll(POLLERR) and send the next datagram alone with sendmsg instead',
+    program: [
+      { op: 'create', slot: 'B', args: [lit('udp4')] },
+      { op: 'connect', slot: 'B', args: [lit(64), cb('B', 'connectCb')] },
+      { op: 'wait', how: 'immediate' },
+      { op: 'send', slot: 'B', args: [{ k: 'buf', n: 22 }, lit(65535), lit('notfn')] },
+      { op: 'send', slot: 'B', args: [{ k: 'buf', n: 65508 }, { k: 'peer', slot: 'B' }, lit('127.1'), { k: 'undef' }] },
+      { op: 'wait', how: 'ms' },
+    ],
+    expect: ['recvmsg ECONNREFUSED'],
+  },
+  {
     name: "a 'message' listener that sends to its own socket: the builtin reads that datagram in the same poll phase, before a setImmediate (fuzzer seed 100805)",
     // The inline driver reads as libuv does (Reactor::reread, up to 32 per poll phase) and must
     // match; the thread driver's reads happen on its own thread, so this timing is one of its
