@@ -337,6 +337,14 @@ pub fn is_async_socket_error(errno: i32) -> bool {
     matches!(errno.abs(), libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH | libc::EHOSTDOWN | libc::ENETDOWN | libc::EPROTO)
 }
 
+/// Whether the socket has an error pending (POLLERR), without taking it.
+fn socket_error_pending(fd: RawFd) -> bool {
+    let mut pollfd = libc::pollfd { fd, events: 0, revents: 0 };
+    // SAFETY: one valid pollfd, zero timeout: poll only reads the fd's state.
+    let ready = unsafe { libc::poll(&mut pollfd, 1, 0) };
+    ready > 0 && pollfd.revents & libc::POLLERR != 0
+}
+
 /// The socket's pending error (SO_ERROR), consumed as a send would consume it; `None` if the
 /// kernel would not say.
 pub fn take_socket_error(fd: RawFd) -> Option<i32> {
@@ -368,23 +376,20 @@ pub fn send_with_policy(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32
     let mut policy = policy;
     let mut saw_async_error = false;
     while done < datagrams.len() {
+        if policy == SendPolicy::FirstAlone && done == 1 && socket_error_pending(fd) {
+            // The first datagram provoked an error (an ICMP reply, on loopback already here). A
+            // batch would lose it (GSO sends do not report it; sendmmsg drops it mid-batch), so
+            // the rest go one by one: the kernel then gives it to exactly the send the builtin's
+            // would get it on (or leaves it for recvmsg when that send fails first, EMSGSIZE).
+            policy = SendPolicy::OneByOne;
+            saw_async_error = true;
+        }
         let limit = match policy {
             SendPolicy::Batched => datagrams.len(),
             SendPolicy::FirstAlone if done == 0 => 1,
             SendPolicy::FirstAlone => datagrams.len(),
             SendPolicy::OneByOne => 1,
         };
-        if policy == SendPolicy::FirstAlone && done == 1 {
-            // A batch (GSO sends in particular) would not report an error the first datagram
-            // provoked: take it here and give it to the next datagram, as its own sendmsg would.
-            if let Some(errno) = take_socket_error(fd).filter(|&e| e != 0) {
-                results.push(-errno);
-                done += 1;
-                saw_async_error |= is_async_socket_error(errno);
-                policy = SendPolicy::OneByOne;
-                continue;
-            }
-        }
         let rest = &datagrams[done..datagrams.len().min(done + limit)];
         match send_chunk(fd, rest, results, use_gso && limit > 1) {
             ChunkOutcome::Sent(count) => {
@@ -696,6 +701,24 @@ mod tests {
         assert!(saw, "results {results:?}");
         let refused = -libc::ECONNREFUSED;
         assert_eq!(results, vec![8, refused, 8, refused, 8, refused]);
+    }
+
+    #[test]
+    fn an_oversized_datagram_after_an_icmp_error_leaves_the_error_pending() {
+        // The kernel checks the size before the pending error: the builtin's second send fails
+        // with EMSGSIZE and the ICMP error stays for the next operation.
+        let closed = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(("127.0.0.1", port)).unwrap();
+        let small = [1u8; 8];
+        let big = vec![0u8; 65_508];
+        let datagrams = [Datagram { payload: &small, dest: None }, Datagram { payload: &big, dest: None }];
+        let mut results = Vec::new();
+        send_with_policy(tx.as_raw_fd(), &datagrams, &mut results, SendPolicy::FirstAlone);
+        assert_eq!(results, vec![8, -libc::EMSGSIZE]);
+        assert_eq!(take_socket_error(tx.as_raw_fd()), Some(libc::ECONNREFUSED));
     }
 
     #[test]

@@ -330,8 +330,18 @@ impl UdpCore {
     /// wildcard, options can still be set, and a later bind reuses it.
     pub fn bind(self: &Arc<Self>, addr: SocketAddr, flags: socket::BindFlags, reactor: &Arc<Reactor>) -> Result<(), i32> {
         let mut io = write(&self.io);
-        if self.is_closed() || self.reactor.get().is_some() {
+        if self.is_closed() {
             return Err(error::EINVAL);
+        }
+        if self.reactor.get().is_some() {
+            // Bound already (libuv's deferred bind for a membership call, say): libuv calls
+            // bind(2) on that fd again, and the kernel checks the address (EADDRNOTAVAIL...)
+            // before it says the socket is bound (EINVAL).
+            let Some(bound) = io.as_ref() else { return Err(error::EINVAL) };
+            return match socket::bind_socket(&bound.socket, addr, flags) {
+                Err(err) => Err(error::to_errno(&err)),
+                Ok(()) => Err(error::EINVAL),
+            };
         }
         let (sock, family) = match io.take() {
             Some(unbound) => (unbound.socket, unbound.family),

@@ -168,7 +168,8 @@ const REGRESSIONS = [
 const KNOWN_NATIVE = [
   {
     name: 'bind() after a membership call made the fd (libuv\'s deferred bind): the kernel\'s error for the address (EADDRNOTAVAIL), not EINVAL (fuzzer seed 203661)',
-    todo: 'native: UdpCore::bind returns EINVAL without calling bind(2) once the socket is registered; libuv calls bind(2) on the existing fd, and the kernel checks the address (EADDRNOTAVAIL) before "already bound" (EINVAL)',
+    // Fixed in UdpCore::bind: a registered socket's bind calls bind(2) on its fd again, as libuv
+    // does, and returns the kernel's error.
     program: [
       { op: 'create', slot: 'A', args: [lit('udp4')] },
       { op: 'call', slot: 'A', method: 'addSourceSpecificMembership', args: [lit('127.0.0.1'), lit('239.255.0.7'), { k: 'undef' }] },
@@ -178,7 +179,8 @@ const KNOWN_NATIVE = [
   },
   {
     name: 'connected socket, closed port: a datagram, then an oversized one in the same tick: EMSGSIZE for it, and the ICMP error stays for recvmsg (fuzzer seed 203428)',
-    todo: 'native: batch::SendPolicy reads SO_ERROR after the first datagram (clearing it) and gives ECONNREFUSED to the next one; the kernel checks the size first (EMSGSIZE) and leaves sk_err pending. Peek with poll(POLLERR) and send the next datagram alone with sendmsg instead',
+    // Fixed in batch::send_with_policy: the pending error is seen with poll(POLLERR), not taken,
+    // and the rest goes one datagram per syscall, so the kernel decides which send gets it.
     program: [
       { op: 'create', slot: 'B', args: [lit('udp4')] },
       { op: 'connect', slot: 'B', args: [lit(64), cb('B', 'connectCb')] },
