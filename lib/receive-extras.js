@@ -66,7 +66,7 @@ function batchExtrasDone(batch) {
 // The datagrams from batch.index up to the next receive error, as { msg, rinfo }; advances
 // batch.index, batch.offset and batch.datagram past them (blocked senders are skipped).
 function collectRun(state, batch) {
-  const { data, meta, peers, info, locals } = batch;
+  const { meta, peers, info, locals } = batch;
   const pairs = meta.length;
   const flags = info === undefined ? 0 : state.extras.receiveInfo;
   const blockList = state.receiveBlockList;
@@ -82,7 +82,8 @@ function collectRun(state, batch) {
     const address = peers[p];
     const family = peers[p + 1];
     if (blockList !== undefined && blockList.check(address, family.toLowerCase())) continue;
-    const msg = data.subarray(start, start + length);
+    // The same view as lib/receive.js makes, from the batch's ArrayBuffer read once per batch.
+    const msg = Buffer.from(batch.arrayBuffer, batch.base + start, length);
     const port = peers[p + 2];
     const rinfo = flags === 0 ?
       { address, family, port, size: length } :

@@ -53,7 +53,6 @@ const BindState = { UNBOUND: 0, BINDING: 1, BOUND: 2 };
 const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
 
 const EINVAL = -22;
-const ENOPROTOOPT = -92;
 const EISCONN = -106;
 const EBADF = -9;
 const BUFFER_TYPES = ['Buffer', 'TypedArray', 'DataView', 'string'];
@@ -799,12 +798,9 @@ Socket.prototype.setMulticastInterface = function (interfaceAddress) {
   validateString(interfaceAddress, 'interfaceAddress');
   const state = this[kState];
   const family = net.isIP(interfaceAddress);
-  let err;
-  if (family === 0) err = EINVAL;
-  // libuv sets IPV6_MULTICAST_IF for an IPv6 literal whatever the socket's family; an IPv4 socket
-  // has no such option (without an fd the setsockopt fails with EBADF first).
-  else if (family === 6 && this.type === 'udp4') err = state.hasFd || state.bindFailed ? ENOPROTOOPT : EBADF;
-  else err = native.setMulticastInterface(state.handle, zoneAsLibuv(interfaceAddress));
+  // Like libuv, the native side sets the option of the address's family whatever the socket's:
+  // the kernel answers ENOPROTOOPT for IPv6 on an IPv4 socket, EBADF comes first without an fd.
+  const err = family === 0 ? EINVAL : native.setMulticastInterface(state.handle, zoneAsLibuv(interfaceAddress));
   if (err) throw errnoException(err, 'setMulticastInterface');
 };
 
@@ -835,10 +831,9 @@ function changeMembership(socket, add, multicastAddress, interfaceAddress) {
   const iface = interfaceArg(interfaceAddress);
   const family = net.isIP(group);
   let err = family === 0 ? EINVAL : ensureFd(socket);
-  // libuv asks for an IPv6 membership on the IPv4 socket, and the kernel has no such option there.
-  // libuv parses the interface before it asks the kernel: a bad one is EINVAL first.
+  // libuv parses the interface before it asks the kernel: a bad one is EINVAL first. The group's
+  // family picks the option whatever the socket's (the kernel refuses IPv6 on IPv4: ENOPROTOOPT).
   if (!err && iface !== '' && net.isIP(iface) !== family) err = EINVAL;
-  if (!err && family === 6 && socket.type === 'udp4') err = ENOPROTOOPT;
   if (!err) err = native.membership(socket[kState].handle, add, group, iface);
   if (err) throw errnoException(err, syscall);
 }
