@@ -2,32 +2,83 @@
 
 // Name resolution for bind / connect / send; an omitted address means the loopback of the socket's
 // family. Node 26's default lookup answers an IP literal of the socket's family itself (on the next
-// tick, so callers stay asynchronous) and asks dns.lookup for anything else; older Nodes ask
-// dns.lookup for everything. The results are the same, but what a non-string address throws and
-// whether a replaced dns.lookup sees literals differ, so each Node gets its builtin's behaviour.
+// tick, so callers stay asynchronous) and asks dns.lookup, read at each call, for anything else.
+// Older Nodes take dns.lookup once, when the socket is made, and ask it for everything (a literal
+// comes back on the next tick too). The results are the same, but what a non-string address throws
+// and whether a replaced dns.lookup sees literals differ, so each Node gets its builtin's behaviour.
+//
+// send() asks for the same destination over and over, so a socket remembers the last IP literal of
+// its family it resolved through the default lookup; `knownLiteral` then answers without a regular
+// expression or dns.lookup's argument checks, with the same result on the same tick.
 
+// Module bindings, not the globals: `process` and `Buffer` on globalThis are getters, run on every
+// use in the hot paths below.
+const process = require('node:process');
 const fs = require('node:fs');
 const net = require('node:net');
 
 const ANSWERS_LITERALS = Number(process.versions.node.split('.')[0]) >= 26;
 
-let dns; // loaded on the first host name, as the builtin does
+let dns; // loaded with the first socket (Node < 26) or the first host name (26), as the builtin does
 
-function defaultLookup(address, family, callback) {
-  if (ANSWERS_LITERALS && net.isIP(address) === family) {
+function lookupAnsweringLiterals(address, family, callback) {
+  if (net.isIP(address) === family) {
     process.nextTick(callback, null, address, family);
     return;
   }
   dns ??= require('node:dns');
-  // Read at call time: code that replaces dns.lookup (tests, mocks) sees it called, as with the builtin.
+  // Read at call time: code that replaces dns.lookup (tests, mocks) sees it called, as with Node 26.
   return dns.lookup(address, family, callback);
 }
 
-// Returns lookup(address, callback) for a socket of `type`, around the user's lookup if any.
-function lookupFor(type, userLookup) {
-  const lookup = userLookup === undefined ? defaultLookup : userLookup;
-  if (type === 'udp4') return (address, callback) => lookup(address || '127.0.0.1', 4, callback);
-  return (address, callback) => lookup(address || '::1', 6, callback);
+// node:dns's own lookup answers an IP literal with itself and its family on the next tick, without
+// resolving; a replacement (a mock, a cache) must be called. Its source text tells them apart.
+const DNS_LOOKUP_SOURCE_START = 'function lookup(hostname, options, callback) {';
+let lastCheckedLookup;
+let lastCheckedIsNodes = false;
+function isNodeDnsLookup(fn) {
+  if (fn !== lastCheckedLookup) {
+    lastCheckedLookup = fn;
+    lastCheckedIsNodes = typeof fn === 'function' &&
+      Function.prototype.toString.call(fn).startsWith(DNS_LOOKUP_SOURCE_START);
+  }
+  return lastCheckedIsNodes;
+}
+
+// A socket's resolver. lookup(address, callback) resolves as the builtin would; knownLiteral(address)
+// returns the IP the default lookup would pass to the callback, when it is the remembered literal,
+// else undefined (then call lookup).
+class Resolver {
+  constructor(type, userLookup) {
+    this.family = type === 'udp4' ? 4 : 6;
+    this.loopback = type === 'udp4' ? '127.0.0.1' : '::1';
+    if (userLookup !== undefined) {
+      this.resolve = userLookup;
+      this.literalsKnown = false;
+    } else if (ANSWERS_LITERALS) {
+      this.resolve = lookupAnsweringLiterals;
+      this.literalsKnown = true;
+    } else {
+      dns ??= require('node:dns');
+      this.resolve = dns.lookup;
+      this.literalsKnown = isNodeDnsLookup(this.resolve);
+    }
+    this.literal = undefined;
+  }
+
+  lookup(address, callback) {
+    const host = address || this.loopback;
+    // Only a string is remembered; anything else goes to the lookup, which throws the builtin's error.
+    if (this.literalsKnown && typeof host === 'string' && host !== this.literal && net.isIP(host) === this.family) {
+      this.literal = host;
+    }
+    return this.resolve(host, this.family, callback);
+  }
+
+  knownLiteral(address) {
+    const host = address || this.loopback;
+    return host === this.literal ? host : undefined;
+  }
 }
 
 // Whether `ip` is an address a socket of `type` can use: libuv parses it as that family and fails
@@ -47,4 +98,4 @@ function zoneAsLibuv(ip) {
   return known ? ip : ip.slice(0, at);
 }
 
-module.exports = { ipFitsType, lookupFor, zoneAsLibuv };
+module.exports = { Resolver, ipFitsType, zoneAsLibuv };

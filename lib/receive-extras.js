@@ -15,6 +15,9 @@
 // covers the datagrams read after setReceiveInfo; datagrams the reactor read between bind and
 // that call come first in the first batch without an entry, and get null fields.
 
+// A module binding, not the global: `Buffer` on globalThis is a getter, run on every
+// use in the hot paths below.
+const { Buffer } = require('node:buffer');
 const native = require('./native');
 const { errnoException } = require('./errors');
 

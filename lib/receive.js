@@ -12,6 +12,9 @@
 // each emit, so a listener that throws (the native side reports it as uncaught) never sees the
 // same datagram twice. Nothing is delivered once the socket is closed.
 
+// A module binding, not the global: `Buffer` on globalThis is a getter, run on every
+// use in the hot paths below.
+const { Buffer } = require('node:buffer');
 const native = require('./native');
 const { errnoException } = require('./errors');
 const { stepBatchExtras, batchExtrasDone } = require('./receive-extras');

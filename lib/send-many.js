@@ -16,6 +16,10 @@
 // of that datagram). The others are sent regardless. Without a callback, a lookup error is
 // emitted as 'error' (as send() does) and other failures only count in getStats().sendErrors.
 
+// Module bindings, not the globals: `process` and `Buffer` on globalThis are getters, run on every
+// use in the hot paths below.
+const process = require('node:process');
+const { Buffer } = require('node:buffer');
 const net = require('node:net');
 const { isArrayBufferView } = require('node:util/types');
 
@@ -120,7 +124,7 @@ function resolveAndQueue(socket, state, entries, connected, callback) {
   for (const { address } of entries) resolved.set(address, undefined);
   let pending = resolved.size;
   for (const address of resolved.keys()) {
-    state.lookup(address, (err, ip) => {
+    state.resolver.lookup(address, (err, ip) => {
       if (resolved.get(address) !== undefined) return; // a lookup that answers twice
       resolved.set(address, err ? { err } : { ip });
       if (--pending === 0) queueAll(socket, state, entries, resolved, callback);

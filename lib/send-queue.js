@@ -14,6 +14,9 @@
 // datagrams were already with the kernel by then, and whether they reach a peer depends on the
 // peer's state (bound, connected to someone else, closed) when they arrive.
 
+// Module bindings, not the globals: `process` and `Buffer` on globalThis are getters, run on every
+// use in the hot paths below.
+const process = require('node:process');
 const native = require('./native');
 const { exceptionWithHostPort } = require('./errors');
 
@@ -36,15 +39,24 @@ function createSendQueue(handle) {
   };
 }
 
+// The request of a datagram sent without a callback: nobody reads its outcome, so all such
+// datagrams share one (the queue still writes `result` into it).
+const UNOBSERVED = { callback: undefined, address: undefined, port: undefined, result: 0, waiting: false };
+
 // request: { callback, address, port } with address / port as the user gave them (they name the
 // peer in errors). The queue adds `result` (bytes or -errno) and `waiting` (callback due).
+function createRequest(callback, address, port) {
+  if (callback === undefined) return UNOBSERVED;
+  return { callback, address, port, result: undefined, waiting: false };
+}
+
 function enqueueDatagram(queue, buf, ip, port, request) {
   queue.bufs.push(buf);
   queue.ips.push(ip);
   queue.ports.push(port);
   queue.requests.push(request);
   queue.bytes += buf.length;
-  flushing.add(queue);
+  if (queue.bufs.length === 1) flushing.add(queue); // a queue is in `flushing` while it holds datagrams
   if (!flushScheduled) {
     flushScheduled = true;
     process.nextTick(flushAll);
@@ -97,12 +109,14 @@ function sendRun(queue, bufs, ips, ports, requests, first) {
 }
 
 // The run's distinct destinations, flat [ip, port, ...], with destIndex[i] naming datagram i's:
-// the native side then reads and parses each address once per flush, not once per datagram.
+// the native side then reads and parses each address once per flush, not once per datagram. Keyed
+// by ip, then port, with no key string built per datagram: the ip strings are usually the same
+// string object from send to send, whose hash V8 keeps.
 function destinationsOf(ips, ports) {
   const count = ips.length;
   if (destIndex.length < count) destIndex = new Uint32Array(count * 2);
   const dests = [];
-  const seen = new Map();
+  const byIp = new Map(); // ip -> Map(port -> index into dests / 2)
   let lastIp;
   let lastPort;
   let last = -1;
@@ -110,12 +124,16 @@ function destinationsOf(ips, ports) {
     const ip = ips[i];
     const port = ports[i];
     if (ip !== lastIp || port !== lastPort) {
-      const key = `${port} ${ip}`;
-      last = seen.get(key);
+      let byPort = byIp.get(ip);
+      if (byPort === undefined) {
+        byPort = new Map();
+        byIp.set(ip, byPort);
+      }
+      last = byPort.get(port);
       if (last === undefined) {
         last = dests.length >> 1;
         dests.push(ip, port);
-        seen.set(key, last);
+        byPort.set(port, last);
       }
       lastIp = ip;
       lastPort = port;
@@ -182,6 +200,7 @@ function queuedCount(queue) {
 
 module.exports = {
   cancelInflight,
+  createRequest,
   createSendQueue,
   enqueueDatagram,
   flushAll,

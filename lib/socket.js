@@ -4,6 +4,10 @@
 // state machines, lookups, and where every event and error goes follow the builtin (Node 26's
 // lib/dgram.js is the reference); the native side only binds, sends and receives.
 
+// Module bindings, not the globals: `process` and `Buffer` on globalThis are getters, run on every
+// use in the hot paths below.
+const process = require('node:process');
+const { Buffer } = require('node:buffer');
 const EventEmitter = require('node:events');
 const dc = require('node:diagnostics_channel');
 const fs = require('node:fs');
@@ -42,7 +46,7 @@ const {
   validateString,
   validateUint32,
 } = require('./validate');
-const { ipFitsType, lookupFor, zoneAsLibuv } = require('./lookup');
+const { Resolver, ipFitsType, zoneAsLibuv } = require('./lookup');
 const sendQueue = require('./send-queue');
 const { createReceiveState, onReceiveBatch, receiveStep } = require('./receive');
 const extras = require('./extras');
@@ -184,7 +188,7 @@ function Socket(type, listener) {
   this[kState] = {
     handle, // null once closed
     id: native.socketId(handle),
-    lookup: lookupFor(type, lookup),
+    resolver: new Resolver(type, lookup),
     receiving: false,
     bindState: BindState.UNBOUND,
     connectState: ConnectState.DISCONNECTED,
@@ -423,7 +427,7 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
   }
   if (!address) address = this.type === 'udp4' ? '0.0.0.0' : '::';
 
-  state.lookup(address, (err, ip) => {
+  state.resolver.lookup(address, (err, ip) => {
     if (state.handle === null) return; // closed in the meantime
     if (err) {
       state.bindState = BindState.UNBOUND;
@@ -498,7 +502,7 @@ function startConnect(socket, port, address, callback) {
   const state = socket[kState];
   if (callback) socket.once('connect', callback);
   if (state.handle === null) throw nullHandleError('lookup');
-  state.lookup(address, (ex, ip) => finishConnect(ex, socket, ip, address, port, callback));
+  state.resolver.lookup(address, (ex, ip) => finishConnect(ex, socket, ip, address, port, callback));
 }
 
 function finishConnect(ex, socket, ip, address, port, callback) {
@@ -668,7 +672,10 @@ Socket.prototype.send = function (buffer, offset, length, port, address, callbac
   }
 
   if (!connected) {
-    state.lookup(address, (ex, ip) => finishSend(ex, this, ip, list, address, port, callback));
+    // A literal the socket resolved before gets the same answer on the same tick without the lookup.
+    const ip = state.resolver.knownLiteral(address);
+    if (ip !== undefined) process.nextTick(finishSend, null, this, ip, list, address, port, callback);
+    else state.resolver.lookup(address, (ex, ip) => finishSend(ex, this, ip, list, address, port, callback));
   } else {
     finishSend(null, this, null, list, address, port, callback);
   }
@@ -690,7 +697,8 @@ function finishSend(ex, socket, ip, list, address, port, callback) {
   // socket that connected while the send's lookup ran (EISCONN); the builtin reports either to a
   // callback only.
   let syncErr = 0;
-  if (ip !== null && !ipFitsType(ip, socket.type)) syncErr = EINVAL;
+  // The resolver's remembered literal is of the socket's family: no need to parse it again.
+  if (ip !== null && ip !== state.resolver.literal && !ipFitsType(ip, socket.type)) syncErr = EINVAL;
   else if (ip !== null && (state.connectState === ConnectState.CONNECTED || state.fdConnected)) syncErr = EISCONN;
   if (syncErr) {
     if (callback) process.nextTick(callback, exceptionWithHostPort(syncErr, 'send', address, port));
@@ -698,7 +706,7 @@ function finishSend(ex, socket, ip, list, address, port, callback) {
   }
   const datagram = list.length === 1 ? asBuffer(list[0]) : Buffer.concat(list);
   sendQueue.enqueueDatagram(state.sendQueue, datagram, ip, ip === null ? null : port,
-    { callback, address, port });
+    sendQueue.createRequest(callback, address, port));
 }
 
 function asBuffer(view) {

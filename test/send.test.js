@@ -162,6 +162,43 @@ test('send to "localhost" resolves through dns.lookup', T, async () => {
   assertLogHas(log, "'R', 'message'");
 });
 
+test('a dns.lookup replaced before or after createSocket: which sends it sees (literals and names)', T, async () => {
+  const dns = require('node:dns');
+  const original = dns.lookup;
+  try {
+    const log = await assertSame(async (ctx) => {
+      const r = ctx.socket('R', 'udp4');
+      ctx.watch(r);
+      const rport = await ctx.bound(r);
+      // Made before the replacement: Node < 26 took dns.lookup already; Node 26 reads it per call.
+      const before = ctx.socket('B', 'udp4');
+      ctx.watch(before);
+      dns.lookup = function (hostname, options, callback) {
+        ctx.log('replaced dns.lookup', hostname, options);
+        return original.call(this, hostname, options, callback);
+      };
+      const after = ctx.socket('A', 'udp4');
+      ctx.watch(after);
+      // Literals, then names, each awaited: a name's answer comes from the thread pool, at no
+      // fixed time relative to other datagrams.
+      const literals = messages(ctx, r, 4);
+      for (const [label, s] of [['B', before], ['A', after]]) {
+        s.send(`${label} literal`, rport, '127.0.0.1', ctx.callback(`${label} send literal`));
+        s.send(`${label} literal again`, rport, '127.0.0.1', ctx.callback(`${label} send literal again`));
+      }
+      await literals;
+      for (const [label, s] of [['B', before], ['A', after]]) { // one at a time: the pool answers in any order
+        const name = messages(ctx, r, 1);
+        s.send(`${label} name`, rport, 'localhost', ctx.callback(`${label} send name`));
+        await name;
+      }
+    });
+    assertLogHas(log, "'R', 'message'");
+  } finally {
+    dns.lookup = original;
+  }
+});
+
 test('send with the lookup option: lookup arguments, then the datagram', T, async () => {
   const log = await assertSame(async (ctx) => {
     const lookup = function (hostname, options, callback) {
