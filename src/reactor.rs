@@ -13,7 +13,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -265,8 +265,6 @@ pub struct UdpCore {
     send_mode: AtomicU8,
     /// The largest message a read brought so far (a GRO message holds many datagrams).
     largest_message: AtomicUsize,
-    /// The kernel's drop count when the moderating reactor last looked (see `dropped_lately`).
-    drops_seen: AtomicU32,
     pub stats: Stats,
 }
 
@@ -296,7 +294,6 @@ impl UdpCore {
             js_backlog: AtomicBool::new(false),
             send_mode: AtomicU8::new(SEND_MODE_UNCONNECTED),
             largest_message: AtomicUsize::new(0),
-            drops_seen: AtomicU32::new(0),
             stats: Stats::default(),
         })
     }
@@ -550,15 +547,6 @@ impl UdpCore {
 
     /// Drains the kernel queue (bounded per turn) into the mailbox. Also returns how many
     /// messages it read.
-    /// Whether the kernel dropped datagrams for this socket (a full receive queue) since the last
-    /// call: one getsockopt, asked only by a moderating reactor, once per turn.
-    fn dropped_lately(&self) -> bool {
-        let io = read(&self.io);
-        let Some(bound) = io.as_ref() else { return false };
-        let Ok(drops) = socket::kernel_drops(&bound.socket) else { return false };
-        self.drops_seen.swap(drops, Ordering::Relaxed) != drops
-    }
-
     fn read_ready(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
         let io = read(&self.io);
         let Some(bound) = io.as_ref() else { return (ReadOutcome::Drained, 0) };
@@ -720,13 +708,6 @@ impl Turner {
         !self.carried.is_empty()
     }
 
-    /// Whether the kernel dropped datagrams since the last check for a socket the last turn read.
-    fn served_sockets_dropped(&self) -> bool {
-        let served = self.served.iter().map(|(core, _)| core).chain(self.carried.iter());
-        // Every socket is asked (no short cut), so each one's count stays current.
-        served.fold(false, |dropped, core| core.dropped_lately() | dropped)
-    }
-
     /// Reads at most `limit` messages per socket per turn (libuv's 32 for the inline driver).
     pub fn set_read_limit(&mut self, limit: usize) {
         self.read_limit = limit.max(1);
@@ -774,8 +755,7 @@ impl Reactor {
                 // A socket left with data last turn is served again at once, after other events.
                 let timeout = if turner.has_carried() { Some(Duration::ZERO) } else { None };
                 let read = turned.turn(&mut turner, timeout);
-                let dropped = moderation.is_pausing() && turner.served_sockets_dropped();
-                moderation.after_turn(read, turner.has_carried(), dropped);
+                moderation.after_turn(read, turner.has_carried());
             }
         })?;
         Ok(reactor)
@@ -911,21 +891,15 @@ impl Reactor {
 }
 
 /// Interrupt moderation for the thread driver, as network cards do it: while datagrams arrive
-/// faster than MODERATION_RATE, the reactor pauses after each turn that read something, so the
-/// next turn finds a batch instead of a single datagram and JS is woken once per batch, not once
-/// per datagram (on this kind of VM a sleep or a cross-thread wake-up costs 5-15 us of CPU, more
-/// than the datagram itself). The pause is sized to gather about MODERATION_BATCH datagrams at the
-/// measured rate: long enough at 100k/s that the wake-ups stop dominating, short at a flood so the
-/// kernel queue never fills meanwhile. Below the rate (request/response traffic, an echo with one
-/// datagram in flight) it never pauses, so latency is untouched.
+/// faster than MODERATION_RATE, the reactor pauses briefly after each turn that read something
+/// and left the kernel queue empty, so the next turn finds a batch instead of a single datagram
+/// and JS is woken once per batch, not once per datagram (a cross-thread wake-up costs more than
+/// the datagram itself). Below the rate (request/response traffic, an echo with one datagram in
+/// flight) it never pauses, so latency is untouched.
 struct Moderation {
     window_start: Instant,
     window_messages: usize,
-    pause: Option<Duration>,
-    /// The longest pause allowed now: halved whenever the kernel dropped datagrams during
-    /// moderation (a pause must never cost a datagram the builtin would have read: on a VM a
-    /// sleep can overrun by milliseconds), grown back by an eighth each window without drops.
-    ceiling: Duration,
+    busy: bool,
 }
 
 /// Above this many messages a second the reactor moderates (chosen by measurement: an echo with
@@ -933,63 +907,35 @@ struct Moderation {
 const MODERATION_RATE: u64 = 40_000;
 /// How often the rate is re-estimated.
 const MODERATION_WINDOW: Duration = Duration::from_millis(2);
-/// Datagrams a pause aims to gather (at a flood the pause shrinks so the kernel queue never
-/// waits long; below ~640k/s the ceiling decides).
-const MODERATION_BATCH: u64 = 32;
-/// Bounds of the pause. The ceiling is short on purpose, measured at 100k/s evenly spaced on a
-/// 2-vCPU VM: a 250 us pause cut the process's CPU per datagram from ~6.5 us to ~3.7 us (0.57x the
-/// builtin), but the kernel dropped 0.2-3% of the datagrams (the builtin: under 1%). A sleep that
-/// long lets the idle vCPU halt, and the host wakes it milliseconds late now and then, while the
-/// 256-datagram receive queue fills; sleeps of ~50 us end while the guest still polls. The
-/// shortest pause keeps a sleep worth its cost.
-const MODERATION_MAX_PAUSE: Duration = Duration::from_micros(50);
-const MODERATION_MIN_PAUSE: Duration = Duration::from_micros(20);
+/// The pause: at 100k datagrams/s it gathers about five per turn. Short on purpose, measured at
+/// 100k/s evenly spaced on a 2-vCPU VM: a 250 us pause cut the process's CPU per datagram from
+/// ~6.5 us to ~3.7 us (0.57x the builtin), but the kernel dropped 0.2-3% of the datagrams (the
+/// builtin: under 1%). A sleep that long lets the idle vCPU halt, and the host wakes it
+/// milliseconds late now and then, while the 256-datagram default receive queue fills; 100 us
+/// already lost more than 50 us.
+const MODERATION_PAUSE: Duration = Duration::from_micros(50);
 
 impl Moderation {
     fn new() -> Moderation {
         set_timer_slack_ns(1_000);
-        Moderation { window_start: Instant::now(), window_messages: 0, pause: None, ceiling: MODERATION_MAX_PAUSE }
-    }
-
-    fn is_pausing(&self) -> bool {
-        self.pause.is_some()
+        Moderation { window_start: Instant::now(), window_messages: 0, busy: false }
     }
 
     /// After a turn that read `read` messages; `more_waiting` when the kernel queue still holds
-    /// data (the next turn reads it at once, there is nothing to wait for); `dropped` when the
-    /// kernel dropped datagrams of a socket this turn read.
-    fn after_turn(&mut self, read: usize, more_waiting: bool, dropped: bool) {
-        if dropped {
-            self.ceiling = (self.ceiling / 2).max(MODERATION_MIN_PAUSE);
-            self.pause = self.pause.map(|pause| pause.min(self.ceiling));
-        }
+    /// data (the next turn reads it at once: nothing to wait for).
+    fn after_turn(&mut self, read: usize, more_waiting: bool) {
         self.window_messages += read;
         let elapsed = self.window_start.elapsed();
         if elapsed >= MODERATION_WINDOW {
-            if !dropped {
-                self.ceiling = (self.ceiling + self.ceiling / 8).min(MODERATION_MAX_PAUSE);
-            }
-            let per_second = (self.window_messages as u128 * 1_000_000_000 / elapsed.as_nanos().max(1)) as u64;
-            self.pause = moderation_pause(per_second, self.ceiling);
+            let per_second = self.window_messages as u128 * 1_000_000_000 / elapsed.as_nanos().max(1);
+            self.busy = per_second > MODERATION_RATE as u128;
             self.window_start = Instant::now();
             self.window_messages = 0;
         }
-        if let Some(pause) = self.pause {
-            if read > 0 && !more_waiting {
-                std::thread::sleep(pause);
-            }
+        if read > 0 && self.busy && !more_waiting {
+            std::thread::sleep(MODERATION_PAUSE);
         }
     }
-}
-
-/// The pause for a measured rate of messages a second, at most `ceiling`; None below
-/// MODERATION_RATE.
-fn moderation_pause(per_second: u64, ceiling: Duration) -> Option<Duration> {
-    if per_second <= MODERATION_RATE {
-        return None;
-    }
-    let gather = Duration::from_nanos(MODERATION_BATCH * 1_000_000_000 / per_second);
-    Some(gather.clamp(MODERATION_MIN_PAUSE, ceiling.max(MODERATION_MIN_PAUSE)))
 }
 
 /// Lets this thread's short sleeps end on time: Linux lets a normal thread's timers fire up to
@@ -1004,44 +950,4 @@ fn set_timer_slack_ns(slack: u64) {
 /// Runs one socket's work so that a panic in it costs that turn, not the reactor thread.
 fn guarded<T>(work: impl FnOnce() -> T) -> Option<T> {
     catch_unwind(AssertUnwindSafe(work)).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn moderation_pause_gathers_a_batch_within_bounds() {
-        let max = MODERATION_MAX_PAUSE;
-        assert_eq!(moderation_pause(10_000, max), None, "request/response rates are never delayed");
-        assert_eq!(moderation_pause(MODERATION_RATE, max), None);
-        // 32 datagrams at 100k/s take 320 us: capped.
-        assert_eq!(moderation_pause(100_000, max), Some(MODERATION_MAX_PAUSE));
-        assert_eq!(moderation_pause(200_000, Duration::from_millis(1)), Some(Duration::from_micros(160)));
-        // A flood: short enough that the kernel queue does not fill meanwhile.
-        assert_eq!(moderation_pause(1_000_000, max), Some(Duration::from_micros(32)));
-        assert_eq!(moderation_pause(10_000_000, max), Some(MODERATION_MIN_PAUSE));
-        // A lowered ceiling wins, down to the shortest pause.
-        assert_eq!(moderation_pause(100_000, Duration::from_micros(30)), Some(Duration::from_micros(30)));
-        assert_eq!(moderation_pause(100_000, Duration::ZERO), Some(MODERATION_MIN_PAUSE));
-    }
-
-    #[test]
-    fn kernel_drops_halve_the_pause_and_quiet_windows_grow_it_back() {
-        let mut moderation = Moderation::new();
-        moderation.pause = Some(MODERATION_MAX_PAUSE);
-        moderation.after_turn(0, false, true);
-        assert_eq!(moderation.ceiling, MODERATION_MAX_PAUSE / 2);
-        assert_eq!(moderation.pause, Some(MODERATION_MAX_PAUSE / 2));
-        for _ in 0..10 {
-            moderation.after_turn(0, false, true);
-        }
-        assert_eq!(moderation.ceiling, MODERATION_MIN_PAUSE);
-        // Windows without drops: back to the full pause.
-        for _ in 0..40 {
-            moderation.window_start = Instant::now() - MODERATION_WINDOW;
-            moderation.after_turn(0, false, false);
-        }
-        assert_eq!(moderation.ceiling, MODERATION_MAX_PAUSE);
-    }
 }
