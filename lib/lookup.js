@@ -7,9 +7,9 @@
 // comes back on the next tick too). The results are the same, but what a non-string address throws
 // and whether a replaced dns.lookup sees literals differ, so each Node gets its builtin's behaviour.
 //
-// send() asks for the same destination over and over, so a socket remembers the last IP literal of
-// its family it resolved through the default lookup; `knownLiteral` then answers without a regular
-// expression or dns.lookup's argument checks, with the same result on the same tick.
+// send() asks for the same destination over and over, so a socket's Resolver remembers the last IP
+// literal of its family that the default lookup resolved, and answers it again itself: the same
+// result on the same tick, without a regular expression or dns.lookup's argument checks.
 
 // Module bindings, not the globals: `process` and `Buffer` on globalThis are getters, run on every
 // use in the hot paths below.
@@ -45,39 +45,39 @@ function isNodeDnsLookup(fn) {
   return lastCheckedIsNodes;
 }
 
-// A socket's resolver. lookup(address, callback) resolves as the builtin would; knownLiteral(address)
-// returns the IP the default lookup would pass to the callback, when it is the remembered literal,
-// else undefined (then call lookup).
+// A socket's resolver: resolve(address, then, ...context) calls then(err, ip, ...context) as the
+// builtin's lookup would call back, on a later tick. The last IP literal of the socket's family that
+// the default lookup resolved is remembered and answered on the next tick without the lookup, which
+// is what that lookup does with a literal (without its argument checks and regular expression).
 class Resolver {
   constructor(type, userLookup) {
     this.family = type === 'udp4' ? 4 : 6;
     this.loopback = type === 'udp4' ? '127.0.0.1' : '::1';
     if (userLookup !== undefined) {
-      this.resolve = userLookup;
+      this.lookup = userLookup;
       this.literalsKnown = false;
     } else if (ANSWERS_LITERALS) {
-      this.resolve = lookupAnsweringLiterals;
+      this.lookup = lookupAnsweringLiterals;
       this.literalsKnown = true;
     } else {
       dns ??= require('node:dns');
-      this.resolve = dns.lookup;
-      this.literalsKnown = isNodeDnsLookup(this.resolve);
+      this.lookup = dns.lookup;
+      this.literalsKnown = isNodeDnsLookup(this.lookup);
     }
     this.literal = undefined;
   }
 
-  lookup(address, callback) {
+  resolve(address, then, ...context) {
     const host = address || this.loopback;
-    // Only a string is remembered; anything else goes to the lookup, which throws the builtin's error.
-    if (this.literalsKnown && typeof host === 'string' && host !== this.literal && net.isIP(host) === this.family) {
-      this.literal = host;
+    if (host === this.literal) {
+      process.nextTick(then, null, host, ...context);
+      return;
     }
-    return this.resolve(host, this.family, callback);
-  }
-
-  knownLiteral(address) {
-    const host = address || this.loopback;
-    return host === this.literal ? host : undefined;
+    // Only a string is remembered; anything else goes to the lookup, which throws the builtin's error.
+    if (this.literalsKnown && typeof host === 'string' && net.isIP(host) === this.family) this.literal = host;
+    // Called as a plain function, as the builtin calls it (no `this`).
+    const { lookup } = this;
+    lookup(host, this.family, (err, ip) => then(err, ip, ...context));
   }
 }
 

@@ -124,7 +124,7 @@ function resolveAndQueue(socket, state, entries, connected, callback) {
   for (const { address } of entries) resolved.set(address, undefined);
   let pending = resolved.size;
   for (const address of resolved.keys()) {
-    state.resolver.lookup(address, (err, ip) => {
+    state.resolver.resolve(address, (err, ip) => {
       if (resolved.get(address) !== undefined) return; // a lookup that answers twice
       resolved.set(address, err ? { err } : { ip });
       if (--pending === 0) queueAll(socket, state, entries, resolved, callback);

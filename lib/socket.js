@@ -427,7 +427,7 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
   }
   if (!address) address = this.type === 'udp4' ? '0.0.0.0' : '::';
 
-  state.resolver.lookup(address, (err, ip) => {
+  state.resolver.resolve(address, (err, ip) => {
     if (state.handle === null) return; // closed in the meantime
     if (err) {
       state.bindState = BindState.UNBOUND;
@@ -502,10 +502,10 @@ function startConnect(socket, port, address, callback) {
   const state = socket[kState];
   if (callback) socket.once('connect', callback);
   if (state.handle === null) throw nullHandleError('lookup');
-  state.resolver.lookup(address, (ex, ip) => finishConnect(ex, socket, ip, address, port, callback));
+  state.resolver.resolve(address, finishConnect, socket, address, port, callback);
 }
 
-function finishConnect(ex, socket, ip, address, port, callback) {
+function finishConnect(ex, ip, socket, address, port, callback) {
   const state = socket[kState];
   if (state.handle === null) return;
   if (!ex && state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) ex = new ERR_IP_BLOCKED(ip);
@@ -672,16 +672,13 @@ Socket.prototype.send = function (buffer, offset, length, port, address, callbac
   }
 
   if (!connected) {
-    // A literal the socket resolved before gets the same answer on the same tick without the lookup.
-    const ip = state.resolver.knownLiteral(address);
-    if (ip !== undefined) process.nextTick(finishSend, null, this, ip, list, address, port, callback);
-    else state.resolver.lookup(address, (ex, ip) => finishSend(ex, this, ip, list, address, port, callback));
+    state.resolver.resolve(address, finishSend, this, list, address, port, callback);
   } else {
-    finishSend(null, this, null, list, address, port, callback);
+    finishSend(null, null, this, list, address, port, callback);
   }
 };
 
-function finishSend(ex, socket, ip, list, address, port, callback) {
+function finishSend(ex, ip, socket, list, address, port, callback) {
   const state = socket[kState];
   if (ex) {
     if (callback) process.nextTick(callback, ex);

@@ -203,6 +203,7 @@ test('send with the lookup option: lookup arguments, then the datagram', T, asyn
   const log = await assertSame(async (ctx) => {
     const lookup = function (hostname, options, callback) {
       ctx.log('lookup called', hostname, typeof options === 'function' ? 'function' : options, typeof callback, arguments.length);
+      ctx.log('lookup this', this === undefined ? 'undefined' : typeof this);
       const cb = typeof options === 'function' ? options : callback;
       process.nextTick(cb, null, '127.0.0.1', 4);
     };
