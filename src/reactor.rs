@@ -198,8 +198,26 @@ impl Backlog {
         self.entries.push_back(Queued { start, len: datagram.payload.len(), dest: datagram.dest.cloned() });
     }
 
+    /// Forgets the first `sent` datagrams, giving their bytes back once they are most of the
+    /// buffer: a sender that keeps meeting EAGAIN appends while older datagrams leave, and the
+    /// buffer must not keep what already went out.
+    fn remove_sent(&mut self, sent: usize) {
+        self.entries.drain(..sent.min(self.entries.len()));
+        let Some(first) = self.entries.front().map(|q| q.start) else {
+            self.bytes.clear();
+            return;
+        };
+        if first > self.bytes.len() / 2 {
+            self.bytes.drain(..first);
+            for queued in &mut self.entries {
+                queued.start -= first;
+            }
+        }
+    }
+
+    /// Bytes still to send: the buffer from the first waiting datagram on.
     fn byte_len(&self) -> usize {
-        self.entries.iter().map(|q| q.len).sum()
+        self.entries.front().map_or(0, |q| self.bytes.len() - q.start)
     }
 }
 
@@ -642,9 +660,8 @@ impl UdpCore {
                 .collect();
             self.send_now(fd, &datagrams, &mut results)
         };
-        backlog.entries.drain(..finished);
+        backlog.remove_sent(finished);
         if backlog.entries.is_empty() {
-            backlog.bytes.clear();
             disarm_write(&mut backlog, registry, fd, self.id);
         }
         drop(backlog);
@@ -950,4 +967,32 @@ fn set_timer_slack_ns(slack: u64) {
 /// Runs one socket's work so that a panic in it costs that turn, not the reactor thread.
 fn guarded<T>(work: impl FnOnce() -> T) -> Option<T> {
     catch_unwind(AssertUnwindSafe(work)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn datagram(payload: &[u8]) -> Datagram<'_> {
+        Datagram { payload, dest: None }
+    }
+
+    #[test]
+    fn a_backlog_gives_back_the_bytes_of_sent_datagrams_while_it_keeps_filling() {
+        let mut backlog = Backlog::default();
+        let payload = [7u8; 100];
+        for round in 0..1000 {
+            backlog.push(&datagram(&payload));
+            backlog.push(&datagram(&payload));
+            backlog.remove_sent(1);
+            assert_eq!(backlog.byte_len(), (round + 1) * 100);
+        }
+        // 1000 datagrams wait; the buffer holds them and at most as much again of sent ones.
+        assert_eq!(backlog.entries.len(), 1000);
+        assert!(backlog.bytes.len() <= 2 * 1000 * 100, "buffer kept {} bytes", backlog.bytes.len());
+        let first = backlog.entries.front().map(|q| q.start).unwrap_or(usize::MAX);
+        assert_eq!(&backlog.bytes[first..first + 100], &payload[..]);
+        backlog.remove_sent(usize::MAX);
+        assert_eq!((backlog.byte_len(), backlog.bytes.len()), (0, 0));
+    }
 }
