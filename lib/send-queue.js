@@ -10,9 +10,9 @@
 // outcome the flush recorded. A datagram the kernel did not take at once waits in the reactor, and
 // its callback runs when the reactor reports it (KIND_SEND_DONE), as an I/O completion.
 //
-// close(), connect(), disconnect() and bind() flush every socket's queue first: the builtin's
-// datagrams were already with the kernel by then, and whether they reach a peer depends on the
-// peer's state (bound, connected to someone else, closed) when they arrive.
+// Every call that changes kernel state (see `kernel` below) flushes every socket's queue first: the
+// builtin's datagrams were already with the kernel by then, and whether they reach a peer depends
+// on the peer's state (bound, connected to someone else, closed, member of a group) when they arrive.
 
 // Module bindings, not the globals: `process` and `Buffer` on globalThis are getters, run on every
 // use in the hot paths below.
@@ -67,6 +67,22 @@ function enqueueDatagram(queue, buf, ip, port, request) {
 function flushAll() {
   flushScheduled = false;
   for (const queue of flushing) flushSendQueue(queue);
+}
+
+// The native calls that change what the kernel does with datagrams, of any socket: bind, an
+// adopted fd, connect, disconnect, close, options, memberships. The builtin handed every datagram
+// sent so far to the kernel at once, so this tick's queued ones must reach it before such a change
+// (a peer's membership, say, decides whether it receives them). lib/ makes these calls through
+// `kernel` only; everything else (reads, ref/unref, sends) goes to `native` directly.
+const KERNEL_CHANGES = ['bind', 'open', 'connect', 'disconnect', 'close', 'setOption',
+  'setMulticastInterface', 'membership', 'sourceMembership'];
+const kernel = {};
+for (const name of KERNEL_CHANGES) {
+  const call = native[name];
+  kernel[name] = (...args) => {
+    if (flushing.size > 0) flushAll();
+    return call(...args);
+  };
 }
 
 function flushSendQueue(queue) {
@@ -203,8 +219,7 @@ module.exports = {
   createRequest,
   createSendQueue,
   enqueueDatagram,
-  flushAll,
-  flushSendQueue,
+  kernel,
   onSendDone,
   queuedBytes,
   queuedCount,

@@ -48,6 +48,8 @@ const {
 } = require('./validate');
 const { Resolver, ipFitsType, zoneAsLibuv } = require('./lookup');
 const sendQueue = require('./send-queue');
+
+const { kernel } = sendQueue; // native calls that change kernel state: queued sends go first
 const { createReceiveState, onReceiveBatch, receiveStep } = require('./receive');
 const extras = require('./extras');
 
@@ -270,8 +272,7 @@ function bindNative(socket, ip, port, flags) {
   // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
   if ((flags & native.FLAG_IPV6ONLY) && !net.isIPv6(ip)) return EINVAL;
   const state = socket[kState];
-  sendQueue.flushAll(); // datagrams already sent to this port must not find it bound
-  const err = native.bind(state.handle, ip, nativePort, flags);
+  const err = kernel.bind(state.handle, ip, nativePort, flags);
   if (err) state.bindFailed = true;
   return err;
 }
@@ -310,7 +311,7 @@ function bufferSize(socket, size, receive) {
   // hands libuv the size as a C int, and libuv refuses the negative ones sizes over 2^31-1 become.
   let ret;
   if (size === 0) ret = native.getOption(handle, option);
-  else ret = size > 0x7FFFFFFF ? EINVAL : native.setOption(handle, option, size);
+  else ret = size > 0x7FFFFFFF ? EINVAL : kernel.setOption(handle, option, size);
   if (ret < 0) throw socketBufferSizeError(ret, receive ? 'uv_recv_buffer_size' : 'uv_send_buffer_size');
   return ret;
 }
@@ -406,7 +407,7 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
   if (port !== null && typeof port === 'object' && port.fd === (port.fd | 0) && port.fd > 0) {
     const type = guessFdType(port.fd);
     if (type !== 'UDP') throw new ERR_INVALID_FD_TYPE(type);
-    const err = native.open(state.handle, port.fd);
+    const err = kernel.open(state.handle, port.fd);
     if (err) throw errnoException(err, 'open');
     // libuv marks an adopted fd that is already connected (uv_udp_open); the API still says
     // disconnected, but the handle refuses addressed sends with EISCONN until a disconnect().
@@ -510,11 +511,7 @@ function finishConnect(ex, ip, socket, address, port, callback) {
   if (state.handle === null) return;
   if (!ex && state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) ex = new ERR_IP_BLOCKED(ip);
   if (!ex) {
-    // The builtin's earlier sends (of every socket) already reached the kernel: they go out before
-    // the connect (after it, this socket would drop datagrams from other peers, and its own
-    // unconnected sends' ICMP errors would be reported to it).
-    sendQueue.flushAll();
-    const err = ipFitsType(ip, socket.type) ? native.connect(state.handle, ip, port) : EINVAL;
+    const err = ipFitsType(ip, socket.type) ? kernel.connect(state.handle, ip, port) : EINVAL;
     if (err) ex = exceptionWithHostPort(err, 'connect', address, port);
   }
   if (ex) {
@@ -557,8 +554,7 @@ Socket.prototype.connectSync = function (port, address) {
     state.connectState = ConnectState.DISCONNECTED;
     throw new ERR_IP_BLOCKED(address);
   }
-  sendQueue.flushAll(); // as in finishConnect
-  const err = ipFitsType(address, this.type) ? native.connect(state.handle, address, port) : EINVAL;
+  const err = ipFitsType(address, this.type) ? kernel.connect(state.handle, address, port) : EINVAL;
   if (err) {
     state.connectState = ConnectState.DISCONNECTED;
     throw exceptionWithHostPort(err, 'connect', address, port);
@@ -571,8 +567,7 @@ Socket.prototype.disconnect = function () {
   const state = this[kState];
   if (state.connectState !== ConnectState.CONNECTED) throw new ERR_SOCKET_DGRAM_NOT_CONNECTED();
   const handle = openHandle(this, 'disconnect');
-  sendQueue.flushAll(); // the builtin sent them (and other sockets' to this one) while still connected
-  const err = native.disconnect(handle);
+  const err = kernel.disconnect(handle);
   if (err) throw errnoException(err, 'connect');
   state.connectState = ConnectState.DISCONNECTED;
   state.fdConnected = false;
@@ -722,8 +717,7 @@ Socket.prototype.close = function (callback) {
   }
   healthCheck(this);
   state.receiving = false;
-  sendQueue.flushAll(); // this socket's, and other sockets' datagrams to it, as in finishConnect
-  native.close(state.handle);
+  kernel.close(state.handle);
   state.handle = null;
   socketsById.delete(state.id);
   sendQueue.cancelInflight(state.sendQueue);
@@ -767,7 +761,7 @@ Socket.prototype.remoteAddress = function () {
 // we check it first too, so an unbound socket fails with the same EINVAL rather than EBADF.
 
 function setFlag(socket, option, on, syscall) {
-  const err = native.setOption(openHandle(socket, syscall), option, on ? 1 : 0);
+  const err = kernel.setOption(openHandle(socket, syscall), option, on ? 1 : 0);
   if (err) throw errnoException(err, syscall);
 }
 
@@ -776,7 +770,7 @@ function setTtlOption(socket, option, ttl, min, syscall) {
   validateNumber(ttl, 'ttl');
   const handle = openHandle(socket, syscall);
   const value = ttl | 0;
-  const err = value < min || value > 255 ? EINVAL : native.setOption(handle, option, value);
+  const err = value < min || value > 255 ? EINVAL : kernel.setOption(handle, option, value);
   if (err) throw errnoException(err, syscall);
   return ttl;
 }
@@ -805,7 +799,7 @@ Socket.prototype.setMulticastInterface = function (interfaceAddress) {
   const family = net.isIP(interfaceAddress);
   // Like libuv, the native side sets the option of the address's family whatever the socket's:
   // the kernel answers ENOPROTOOPT for IPv6 on an IPv4 socket, EBADF comes first without an fd.
-  const err = family === 0 ? EINVAL : native.setMulticastInterface(state.handle, zoneAsLibuv(interfaceAddress));
+  const err = family === 0 ? EINVAL : kernel.setMulticastInterface(state.handle, zoneAsLibuv(interfaceAddress));
   if (err) throw errnoException(err, 'setMulticastInterface');
 };
 
@@ -816,16 +810,23 @@ function ensureFd(socket) {
   const state = socket[kState];
   // An fd left by a failed bind(2) is used as it is, unbound, as libuv does.
   if (state.hasFd || state.bindFailed) return 0;
-  const err = native.bind(state.handle, socket.type === 'udp4' ? '0.0.0.0' : '::', 0, native.FLAG_REUSEADDR);
+  const err = kernel.bind(state.handle, socket.type === 'udp4' ? '0.0.0.0' : '::', 0, native.FLAG_REUSEADDR);
   if (err) return err;
   native.unref(state.handle);
   state.hasFd = true;
   return 0;
 }
 
-// The binding turns the addresses into strings; an absent interface means "any" (native: '').
+// The binding turns the addresses into strings; only an absent interface (undefined or null) means
+// "any": libuv parses any string it is given, '' included (EINVAL). Returns null for "any".
 function interfaceArg(interfaceAddress) {
-  return interfaceAddress === undefined || interfaceAddress === null ? '' : zoneAsLibuv(String(interfaceAddress));
+  return interfaceAddress === undefined || interfaceAddress === null ? null : zoneAsLibuv(String(interfaceAddress));
+}
+
+// The membership calls' shared checks: libuv parses the interface before it asks the kernel, so a
+// bad one (not of the group's family) is EINVAL first.
+function interfaceError(iface, family) {
+  return iface !== null && net.isIP(iface) !== family ? EINVAL : 0;
 }
 
 function changeMembership(socket, add, multicastAddress, interfaceAddress) {
@@ -836,10 +837,10 @@ function changeMembership(socket, add, multicastAddress, interfaceAddress) {
   const iface = interfaceArg(interfaceAddress);
   const family = net.isIP(group);
   let err = family === 0 ? EINVAL : ensureFd(socket);
-  // libuv parses the interface before it asks the kernel: a bad one is EINVAL first. The group's
-  // family picks the option whatever the socket's (the kernel refuses IPv6 on IPv4: ENOPROTOOPT).
-  if (!err && iface !== '' && net.isIP(iface) !== family) err = EINVAL;
-  if (!err) err = native.membership(socket[kState].handle, add, group, iface);
+  // The group's family picks the option whatever the socket's (the kernel refuses IPv6 on IPv4:
+  // ENOPROTOOPT).
+  if (!err) err = interfaceError(iface, family);
+  if (!err) err = kernel.membership(socket[kState].handle, add, group, iface ?? '');
   if (err) throw errnoException(err, syscall);
 }
 
@@ -851,8 +852,8 @@ function changeSourceMembership(socket, add, sourceAddress, groupAddress, interf
   const iface = interfaceArg(interfaceAddress);
   const family = net.isIP(groupAddress);
   let err = family === 0 || net.isIP(sourceAddress) !== family ? EINVAL : ensureFd(socket);
-  if (!err && iface !== '' && net.isIP(iface) !== family) err = EINVAL;
-  if (!err) err = native.sourceMembership(socket[kState].handle, add, sourceAddress, groupAddress, iface);
+  if (!err) err = interfaceError(iface, family);
+  if (!err) err = kernel.sourceMembership(socket[kState].handle, add, sourceAddress, groupAddress, iface ?? '');
   if (err) throw errnoException(err, syscall);
 }
 
