@@ -10,24 +10,66 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawnSync, execFileSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
 const bin = path.join(root, 'bin', 'turbo-dgram-bench');
 
-function runBench(args, timeout = 60000) {
+// Runs the bench in a process group of its own (detached), so that what it spawned is still
+// findable after it exits: a child it left behind is reparented, but keeps the group.
+function runBench(args, timeoutMs = 60000) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-dgram-bench-'));
-  const r = spawnSync(process.execPath, [bin, ...args, '--out', out], { encoding: 'utf8', timeout });
-  const files = fs.readdirSync(out);
-  return { ...r, out, files };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args, '--out', out], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => killGroup(child.pid), timeoutMs);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr, pgid: child.pid, out, files: fs.readdirSync(out) });
+    });
+  });
 }
 
-function childrenOf(pid) {
+function killGroup(pgid) {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    process.kill(-pgid, 'SIGKILL');
   } catch {
-    return []; // pgrep exits 1 when there is none
+    // the group is empty already
   }
+}
+
+// The pids of the live (not zombie) processes of process group `pgid`, from /proc.
+function groupMembers(pgid) {
+  const members = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') members.push(Number(entry));
+  }
+  return members;
+}
+
+// The bench stops and waits for every child before it exits, and SIGKILLs any still running when
+// it exits: a killed one may take a moment to go, a child left behind does not.
+async function leftInGroup(pgid, graceMs = 2000) {
+  const deadline = Date.now() + graceMs;
+  let members = groupMembers(pgid);
+  while (members.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    members = groupMembers(pgid);
+  }
+  return members;
 }
 
 test('--help and --list exit 0 and print something', () => {
@@ -45,11 +87,14 @@ test('a bad option is a usage error (exit 2)', () => {
   assert.match(r.stderr, /--reps/);
 });
 
-test('tiny run: table on stdout, progress on stderr, JSON and SVG written', { timeout: 90000 }, () => {
-  const r = runBench(['--module-b', 'node:dgram', '--label-b', 'builtin-again', '--reps', '2',
+test('tiny run: table on stdout, progress on stderr, JSON and SVG written, no child left behind', { timeout: 90000 }, async () => {
+  const r = await runBench(['--module-b', 'node:dgram', '--label-b', 'builtin-again', '--reps', '2',
     '--window-ms', '100', '--warmup-ms', '50', '--only', 'send-1dest-nocb-64,flood-64,echo-64']);
+  const left = await leftInGroup(r.pgid);
+  killGroup(r.pgid); // whatever the verdict, nothing outlives the test
+  assert.deepStrictEqual(left, [], 'no child process of the bench left behind (its process group is empty)');
   assert.strictEqual(r.status, 0, r.stderr);
-  assert.strictEqual(r.error, undefined);
+  assert.strictEqual(r.signal, null, r.stderr);
 
   // stdout: the table, with both modules and the ratio column
   assert.match(r.stdout, /node:dgram/);
@@ -89,6 +134,4 @@ test('tiny run: table on stdout, progress on stderr, JSON and SVG written', { ti
   assert.match(text, /<\/svg>\s*$/);
   assert.match(text, /<rect /);
   fs.rmSync(r.out, { recursive: true, force: true });
-
-  assert.deepStrictEqual(childrenOf(process.pid), [], 'no child process left behind');
 });
