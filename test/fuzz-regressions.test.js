@@ -161,15 +161,10 @@ const REGRESSIONS = [
     ],
     expect: ["'sendCb2', null, 11"],
   },
-];
-
-// Known divergences in the native layer, kept here as todo tests (they run and report, but do not
-// fail the suite) until the Rust side changes; each names the cause.
-const KNOWN_NATIVE = [
   {
     name: 'bind() after a membership call made the fd (libuv\'s deferred bind): the kernel\'s error for the address (EADDRNOTAVAIL), not EINVAL (fuzzer seed 203661)',
-    // Fixed in UdpCore::bind: a registered socket's bind calls bind(2) on its fd again, as libuv
-    // does, and returns the kernel's error.
+    // A registered socket's bind now calls bind(2) on its fd again, as libuv does, and returns the
+    // kernel's error (UdpCore::bind).
     program: [
       { op: 'create', slot: 'A', args: [lit('udp4')] },
       { op: 'call', slot: 'A', method: 'addSourceSpecificMembership', args: [lit('127.0.0.1'), lit('239.255.0.7'), { k: 'undef' }] },
@@ -179,8 +174,8 @@ const KNOWN_NATIVE = [
   },
   {
     name: 'connected socket, closed port: a datagram, then an oversized one in the same tick: EMSGSIZE for it, and the ICMP error stays for recvmsg (fuzzer seed 203428)',
-    // Fixed in batch::send_with_policy: the pending error is seen with poll(POLLERR), not taken,
-    // and the rest goes one datagram per syscall, so the kernel decides which send gets it.
+    // The pending error is now seen with poll(POLLERR), not taken, and the rest goes one datagram
+    // per syscall, so the kernel decides which send gets it (batch::send_with_policy).
     program: [
       { op: 'create', slot: 'B', args: [lit('udp4')] },
       { op: 'connect', slot: 'B', args: [lit(64), cb('B', 'connectCb')] },
@@ -191,19 +186,23 @@ const KNOWN_NATIVE = [
     ],
     expect: ['recvmsg ECONNREFUSED'],
   },
+];
+
+// A difference of the thread driver, by design (README "Differences from node:dgram"): a todo test
+// under it (it runs and reports, without failing the suite), a plain test under
+// TURBO_DGRAM_DRIVER=inline, which must match the builtin. npm test runs the default, thread.
+const THREAD_DRIVER_TIMING = [
   {
     name: "a 'message' listener that sends to its own socket: the builtin reads that datagram in the same poll phase, before a setImmediate (fuzzer seed 100805)",
-    // The inline driver reads as libuv does (Reactor::reread, up to 32 per poll phase) and must
-    // match; the thread driver's reads happen on its own thread, so this timing is one of its
-    // documented differences (README) and the test reports without failing there.
-    todo: process.env.TURBO_DGRAM_DRIVER === 'inline' ? undefined :
-      'thread driver: arrival timing relative to setImmediate differs by design (README, Differences)',
     // libuv's uv__udp_recvmsg reads up to 32 datagrams per readiness event, running each 'message'
     // (and its nextTicks: the send's lookup and sendmsg) before the next recvmsg, so a datagram a
     // listener sends to its own socket over loopback is read in the same poll phase; the builtin
-    // runs 31 rounds of this loop before the `await immediate` step. We read once per readiness
-    // event (inline driver) or per cross-thread hand-off (thread driver), so the immediate runs
+    // runs 31 rounds of this loop before the `await immediate` step. The inline driver reads again
+    // after each delivery as libuv does (Reactor::reread) and matches. The thread driver reads on
+    // its own thread and hands each batch over with a cross-thread wake-up, so the immediate runs
     // after one round and the listener added after it closes the socket 30 rounds early.
+    todo: process.env.TURBO_DGRAM_DRIVER === 'inline' ? undefined :
+      'thread driver: arrival timing relative to setImmediate differs by design (README, Differences)',
     program: [
       { op: 'create', slot: 'B', args: [lit('udp4')] },
       { op: 'bind', slot: 'B', args: [lit(0), lit('127.0.0.1')] },
@@ -248,6 +247,6 @@ for (const regression of REGRESSIONS) {
   test(regression.name, T, () => check(regression));
 }
 
-for (const known of KNOWN_NATIVE) {
+for (const known of THREAD_DRIVER_TIMING) {
   test(known.name, { ...T, todo: known.todo }, () => check(known));
 }
