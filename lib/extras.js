@@ -55,7 +55,7 @@ function startReceiveInfo(state) {
   }
 }
 
-// internals: { kState, BindState, ConnectState, enqueue, healthCheck } from lib/socket.js.
+// internals: { kState, BindState, ConnectState, enqueue, healthCheck, destinationError } from lib/socket.js.
 function install(Socket, internals) {
   const { kState } = internals;
   Socket.prototype.getStats = function getStats() {

@@ -7,9 +7,8 @@
 // comes back on the next tick too). The results are the same, but what a non-string address throws
 // and whether a replaced dns.lookup sees literals differ, so each Node gets its builtin's behaviour.
 //
-// send() asks for the same destination over and over, so a socket's Resolver remembers the last IP
-// literal of its family that the default lookup resolved, and answers it again itself: the same
-// result on the same tick, without a regular expression or dns.lookup's argument checks.
+// send() asks for the same destination over and over: the Resolver answers IP literals itself (see
+// below), with the default lookup's result on the same tick.
 
 // Module bindings, not the globals: `process` and `Buffer` on globalThis are getters, run on every
 // use in the hot paths below.
@@ -45,10 +44,11 @@ function isNodeDnsLookup(fn) {
   return lastCheckedIsNodes;
 }
 
-// A socket's resolver: resolve(address, then, ...context) calls then(err, ip, ...context) as the
-// builtin's lookup would call back, on a later tick. The last IP literal of the socket's family that
-// the default lookup resolved is remembered and answered on the next tick without the lookup, which
-// is what that lookup does with a literal (without its argument checks and regular expression).
+// A socket's resolver: resolve(address, then, a, b, c, d, e) calls then(err, ip, a, b, c, d, e) as
+// the builtin's lookup would call back, on a later tick (the context arguments spare the caller a
+// closure per send). An IP literal of the socket's family is answered here when the lookup is the
+// default one, which answers it with itself on the next tick; the last such literal is remembered,
+// so a send to the same address again needs no regular expression either.
 class Resolver {
   constructor(type, userLookup) {
     this.family = type === 'udp4' ? 4 : 6;
@@ -67,24 +67,27 @@ class Resolver {
     this.literal = undefined;
   }
 
-  resolve(address, then, ...context) {
+  resolve(address, then, a, b, c, d, e) {
     const host = address || this.loopback;
-    if (host === this.literal) {
-      process.nextTick(then, null, host, ...context);
-      return;
+    if (host !== this.literal) {
+      // Only a string can be a literal; anything else goes to the lookup, which throws the
+      // builtin's error.
+      if (!this.literalsKnown || typeof host !== 'string' || net.isIP(host) !== this.family) {
+        // Called as a plain function, as the builtin calls it (no `this`).
+        const { lookup } = this;
+        lookup(host, this.family, (err, ip) => then(err, ip, a, b, c, d, e));
+        return;
+      }
+      this.literal = host;
     }
-    // Only a string is remembered; anything else goes to the lookup, which throws the builtin's error.
-    if (this.literalsKnown && typeof host === 'string' && net.isIP(host) === this.family) this.literal = host;
-    // Called as a plain function, as the builtin calls it (no `this`).
-    const { lookup } = this;
-    lookup(host, this.family, (err, ip) => then(err, ip, ...context));
+    process.nextTick(then, null, host, a, b, c, d, e);
   }
-}
 
-// Whether `ip` is an address a socket of `type` can use: libuv parses it as that family and fails
-// with EINVAL otherwise, before any system call.
-function ipFitsType(ip, type) {
-  return type === 'udp4' ? net.isIPv4(ip) : net.isIPv6(ip);
+  // Whether `ip` (what a lookup answered) is an address of the socket's family; libuv fails with
+  // EINVAL before any syscall otherwise. The remembered literal is known to be.
+  fits(ip) {
+    return ip === this.literal || (this.family === 4 ? net.isIPv4(ip) : net.isIPv6(ip));
+  }
 }
 
 // An IPv6 literal's zone as libuv reads it (uv_ip6_addr: if_nametoindex): a name no interface has,
@@ -98,4 +101,4 @@ function zoneAsLibuv(ip) {
   return known ? ip : ip.slice(0, at);
 }
 
-module.exports = { Resolver, ipFitsType, zoneAsLibuv };
+module.exports = { Resolver, zoneAsLibuv };

@@ -20,18 +20,15 @@
 // use in the hot paths below.
 const process = require('node:process');
 const { Buffer } = require('node:buffer');
-const net = require('node:net');
 const { isArrayBufferView } = require('node:util/types');
 
 const sendQueue = require('./send-queue');
 const {
-  codes: { ERR_INVALID_ARG_TYPE, ERR_IP_BLOCKED, ERR_SOCKET_DGRAM_IS_CONNECTED },
+  codes: { ERR_INVALID_ARG_TYPE, ERR_SOCKET_DGRAM_IS_CONNECTED },
   exceptionWithHostPort,
 } = require('./errors');
 const { validateFunction, validatePort, validateString } = require('./validate');
-const { ipFitsType } = require('./lookup');
 
-const EINVAL = -22;
 const BUFFER_TYPES = ['Buffer', 'TypedArray', 'DataView', 'string'];
 
 function toBuffer(chunk) {
@@ -83,7 +80,7 @@ function parseEntries(messages, port, address, connected) {
 
 // internals: what lib/socket.js hands over (state symbol, states, pre-bind queue, health check).
 function makeSendMany(internals) {
-  const { kState, BindState, ConnectState, enqueue, healthCheck } = internals;
+  const { kState, BindState, ConnectState, enqueue, healthCheck, destinationError } = internals;
 
   return function sendMany(messages, port, address, callback) {
     if (typeof port === 'function') {
@@ -102,21 +99,22 @@ function makeSendMany(internals) {
     healthCheck(this);
     if (state.bindState === BindState.UNBOUND) this.bind({ port: 0, exclusive: true }, null);
     if (state.bindState !== BindState.BOUND) {
-      enqueue(this, () => resolveAndQueue(this, state, entries, connected, callback));
+      enqueue(this, () => resolveAndQueue(this, state, entries, connected, destinationError, callback));
       return;
     }
-    resolveAndQueue(this, state, entries, connected, callback);
+    resolveAndQueue(this, state, entries, connected, destinationError, callback);
   };
 }
 
-function resolveAndQueue(socket, state, entries, connected, callback) {
+// destinationError(socket, ip, address, port): lib/socket.js's checks of a resolved destination.
+function resolveAndQueue(socket, state, entries, connected, destinationError, callback) {
   if (state.handle === null) return;
   if (entries.length === 0) {
     if (callback) process.nextTick(callback, null, 0);
     return;
   }
   if (connected) {
-    queueAll(socket, state, entries, null, callback);
+    queueAll(socket, state, entries, null, destinationError, callback);
     return;
   }
   // One lookup per distinct address, in order of first use; queued when the last one answers.
@@ -127,12 +125,12 @@ function resolveAndQueue(socket, state, entries, connected, callback) {
     state.resolver.resolve(address, (err, ip) => {
       if (resolved.get(address) !== undefined) return; // a lookup that answers twice
       resolved.set(address, err ? { err } : { ip });
-      if (--pending === 0) queueAll(socket, state, entries, resolved, callback);
+      if (--pending === 0) queueAll(socket, state, entries, resolved, destinationError, callback);
     });
   }
 }
 
-function queueAll(socket, state, entries, resolved, callback) {
+function queueAll(socket, state, entries, resolved, destinationError, callback) {
   if (state.handle === null) return;
   const failures = new Map(); // index -> error, for entries that never reach the queue
   const queued = []; // [index, request, datagram, ip]
@@ -148,12 +146,9 @@ function queueAll(socket, state, entries, resolved, callback) {
         continue;
       }
       ip = answer.ip;
-      if (state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) {
-        failures.set(i, new ERR_IP_BLOCKED(ip));
-        continue;
-      }
-      if (!ipFitsType(ip, socket.type)) {
-        failures.set(i, exceptionWithHostPort(EINVAL, 'send', address, port));
+      const refused = destinationError(socket, ip, address, port);
+      if (refused !== null) {
+        failures.set(i, refused);
         continue;
       }
     }

@@ -46,7 +46,7 @@ const {
   validateString,
   validateUint32,
 } = require('./validate');
-const { Resolver, ipFitsType, zoneAsLibuv } = require('./lookup');
+const { Resolver, zoneAsLibuv } = require('./lookup');
 const sendQueue = require('./send-queue');
 
 const { kernel } = sendQueue; // native calls that change kernel state: queued sends go first
@@ -268,7 +268,7 @@ function toPort(port) {
 function bindNative(socket, ip, port, flags) {
   // The port is converted before the address is looked at, as in the binding.
   const nativePort = toPort(port);
-  if (!ipFitsType(ip, socket.type)) return EINVAL;
+  if (!socket[kState].resolver.fits(ip)) return EINVAL;
   // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
   if ((flags & native.FLAG_IPV6ONLY) && !net.isIPv6(ip)) return EINVAL;
   const state = socket[kState];
@@ -509,9 +509,9 @@ function startConnect(socket, port, address, callback) {
 function finishConnect(ex, ip, socket, address, port, callback) {
   const state = socket[kState];
   if (state.handle === null) return;
-  if (!ex && state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) ex = new ERR_IP_BLOCKED(ip);
+  if (!ex && isSendBlocked(state, ip)) ex = new ERR_IP_BLOCKED(ip);
   if (!ex) {
-    const err = ipFitsType(ip, socket.type) ? kernel.connect(state.handle, ip, port) : EINVAL;
+    const err = state.resolver.fits(ip) ? kernel.connect(state.handle, ip, port) : EINVAL;
     if (err) ex = exceptionWithHostPort(err, 'connect', address, port);
   }
   if (ex) {
@@ -550,11 +550,11 @@ Socket.prototype.connectSync = function (port, address) {
   else if (state.bindState !== BindState.BOUND) throw new ERR_SOCKET_ALREADY_BOUND();
 
   state.connectState = ConnectState.CONNECTING;
-  if (state.sendBlockList?.check(address, `ipv${net.isIP(address)}`)) {
+  if (isSendBlocked(state, address)) {
     state.connectState = ConnectState.DISCONNECTED;
     throw new ERR_IP_BLOCKED(address);
   }
-  const err = ipFitsType(address, this.type) ? kernel.connect(state.handle, address, port) : EINVAL;
+  const err = state.resolver.fits(address) ? kernel.connect(state.handle, address, port) : EINVAL;
   if (err) {
     state.connectState = ConnectState.DISCONNECTED;
     throw exceptionWithHostPort(err, 'connect', address, port);
@@ -681,24 +681,33 @@ function finishSend(ex, ip, socket, list, address, port, callback) {
     return;
   }
   if (state.handle === null) return;
-  if (ip && state.sendBlockList?.check(ip, `ipv${net.isIP(ip)}`)) {
-    if (callback) process.nextTick(callback, new ERR_IP_BLOCKED(ip));
-    return;
-  }
-  // libuv refuses synchronously a destination it cannot parse (EINVAL), and an addressed send on a
-  // socket that connected while the send's lookup ran (EISCONN); the builtin reports either to a
-  // callback only.
-  let syncErr = 0;
-  // The resolver's remembered literal is of the socket's family: no need to parse it again.
-  if (ip !== null && ip !== state.resolver.literal && !ipFitsType(ip, socket.type)) syncErr = EINVAL;
-  else if (ip !== null && (state.connectState === ConnectState.CONNECTED || state.fdConnected)) syncErr = EISCONN;
-  if (syncErr) {
-    if (callback) process.nextTick(callback, exceptionWithHostPort(syncErr, 'send', address, port));
+  const refused = ip === null ? null : destinationError(socket, ip, address, port);
+  if (refused !== null) {
+    // The builtin reports these to a callback only.
+    if (callback) process.nextTick(callback, refused);
     return;
   }
   const datagram = list.length === 1 ? asBuffer(list[0]) : Buffer.concat(list);
   sendQueue.enqueueDatagram(state.sendQueue, datagram, ip, ip === null ? null : port,
     sendQueue.createRequest(callback, address, port));
+}
+
+// Whether the socket's sendBlockList (Node >= 22.13) refuses `ip`.
+function isSendBlocked(state, ip) {
+  return state.sendBlockList !== undefined && state.sendBlockList.check(ip, `ipv${net.isIP(ip)}`);
+}
+
+// Why a datagram to the resolved `ip` cannot be sent, or null: the send block list
+// (ERR_IP_BLOCKED), then what libuv refuses before any syscall: an address it cannot parse as the
+// socket's family (EINVAL), an addressed send on a connected socket (EISCONN: it connected while
+// the lookup ran, or adopted a connected fd). For send() and the sendMany() extra.
+function destinationError(socket, ip, address, port) {
+  const state = socket[kState];
+  if (isSendBlocked(state, ip)) return new ERR_IP_BLOCKED(ip);
+  let err = 0;
+  if (!state.resolver.fits(ip)) err = EINVAL;
+  else if (state.connectState === ConnectState.CONNECTED || state.fdConnected) err = EISCONN;
+  return err === 0 ? null : exceptionWithHostPort(err, 'send', address, port);
 }
 
 function asBuffer(view) {
@@ -958,6 +967,6 @@ if (Object.hasOwn(builtinPrototype, '_stopReceiving')) {
 }
 
 // The extras (lib/extras.js): getStats(), sendMany().
-extras.install(Socket, { kState, BindState, ConnectState, enqueue, healthCheck });
+extras.install(Socket, { kState, BindState, ConnectState, enqueue, healthCheck, destinationError });
 
 module.exports = { Socket, createSocket, drivers: Object.keys(DRIVERS) };

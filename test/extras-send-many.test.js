@@ -130,6 +130,24 @@ test('sendMany: the first failure, with its index; the other datagrams are sent'
   assert.strictEqual(zero, 1);
 });
 
+test('sendMany on a socket that connects while its lookup runs: EISCONN, as send() reports it', T, async (t) => {
+  const p = await peer(t);
+  const s = socket(t);
+  await bound(s, '127.0.0.1');
+  // Both calls resolve on a later tick; connectSync connects before either answer is used.
+  const viaSend = new Promise((resolve) => s.send('send', p.port, '127.0.0.1', (err) => resolve(err)));
+  const viaSendMany = new Promise((resolve) => s.sendMany(['sendMany'], p.port, '127.0.0.1', (...args) => resolve(args)));
+  s.connectSync(p.port, '127.0.0.1');
+  const sendErr = await viaSend;
+  const [err, sent] = await viaSendMany;
+  assert.strictEqual(sendErr.code, 'EISCONN');
+  assert.strictEqual(sent, 0);
+  assert.strictEqual(err.index, 0);
+  for (const key of ['name', 'code', 'errno', 'syscall', 'address', 'port']) assert.strictEqual(err[key], sendErr[key], key);
+  assert.strictEqual(err.message, sendErr.message);
+  assert.deepStrictEqual(p.got, []);
+});
+
 test('sendMany checks its arguments as send() does, before sending anything', T, async (t) => {
   const s = socket(t);
   const calls = countNativeSends(t);
