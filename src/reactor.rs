@@ -377,17 +377,25 @@ impl UdpCore {
             self.receive_info.store(true, Ordering::Relaxed);
         }
         drop(io);
-        self.attach(Bound { socket: sock, family }, reactor)
+        // Our own fd: if it cannot be registered, it is closed (dropped) with the error.
+        self.attach(Bound { socket: sock, family }, reactor).map_err(|(errno, _)| errno)
     }
 
-    /// Installs a bound (or adopted) socket and starts receiving on it through `reactor`.
-    pub fn attach(self: &Arc<Self>, bound: Bound, reactor: &Arc<Reactor>) -> Result<(), i32> {
+    /// Installs a bound (or adopted) socket and starts receiving on it through `reactor`. On
+    /// failure the socket comes back with the errno, untouched and still open: an adopted fd
+    /// belongs to the user until it is attached (epoll answers EEXIST for an fd another socket of
+    /// this reactor owns, which libuv reports the same way), and this socket stays unattached.
+    pub fn attach(self: &Arc<Self>, bound: Bound, reactor: &Arc<Reactor>) -> Result<(), (i32, Bound)> {
         let mut io = write(&self.io);
-        if io.is_some() || self.is_closed() || self.reactor.set(Arc::clone(reactor)).is_err() {
-            return Err(error::EINVAL);
+        if io.is_some() || self.is_closed() || self.reactor.get().is_some() {
+            return Err((error::EINVAL, bound));
+        }
+        if let Err(errno) = reactor.register(self, bound.socket.as_raw_fd()) {
+            return Err((errno, bound));
         }
         batch::enable_receive_offloads(bound.socket.as_raw_fd());
-        reactor.register(self, bound.socket.as_raw_fd())?;
+        // Under the io lock, and only attach sets it: the cell is still empty.
+        let _ = self.reactor.set(Arc::clone(reactor));
         *io = Some(bound);
         Ok(())
     }

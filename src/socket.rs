@@ -4,7 +4,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -88,11 +88,16 @@ pub fn adopt_udp_fd(fd: RawFd) -> io::Result<(Socket, Family)> {
     match checked {
         Ok(family) => Ok((socket, family)),
         Err(err) => {
-            // Not ours to close on failure: give the fd back untouched.
-            std::mem::forget(socket);
+            give_back(socket);
             Err(err)
         }
     }
+}
+
+/// Gives an adopted fd back to the user without closing it, when it could not be used (a bad
+/// fd, or one the reactor refused): until it is attached, it is the user's.
+pub fn give_back(socket: Socket) {
+    let _ = socket.into_raw_fd();
 }
 
 fn socket_family(socket: &Socket) -> io::Result<Family> {
@@ -438,7 +443,6 @@ mod tests {
 
     #[test]
     fn adopts_a_udp_fd_and_refuses_others() {
-        use std::os::fd::IntoRawFd;
         let socket = bind_udp(loopback_v4(), BindFlags::default()).unwrap();
         let fd = socket.into_raw_fd();
         let (adopted, family) = adopt_udp_fd(fd).unwrap();

@@ -27,7 +27,7 @@ fn attached() -> (Arc<UdpCore>, Receiver<u64>, std::net::SocketAddr) {
     let local = socket::local_addr(&sock).unwrap();
     // Room for a whole test burst even if the reactor thread is not scheduled while it is sent.
     sock.set_recv_buffer_size(4 << 20).unwrap();
-    core.attach(Bound { socket: sock, family: Family::V4 }, &Reactor::thread().unwrap()).unwrap();
+    core.attach(Bound { socket: sock, family: Family::V4 }, &Reactor::thread().unwrap()).map_err(|(errno, _)| errno).unwrap();
     (core, rx, local)
 }
 
@@ -147,4 +147,28 @@ fn the_reactor_thread_has_its_name() {
     // The kernel keeps 15 bytes of a thread name: "turbo-dgram-reactor" shows as "turbo-dgram-rea".
     assert!(names.iter().any(|n| n == "turbo-dgram-rea"), "threads: {names:?}");
     core.close();
+}
+
+#[test]
+fn a_refused_attach_hands_the_socket_back_open_and_leaves_the_core_unattached() {
+    let (owner, notified, local) = attached();
+    // The owner's fd again, as bind({ fd }) would adopt it: epoll already watches it.
+    let fd = owner.with_socket(|s, _| Ok(std::os::fd::AsRawFd::as_raw_fd(s))).unwrap();
+    // SAFETY (test): the fd is open and owned by `owner`; the Socket made here is forgotten below
+    // whatever happens, so it never closes it.
+    let twin = unsafe { <socket2::Socket as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let (tx, _rx) = channel();
+    let other = UdpCore::new(Box::new(TestNotify(Mutex::new(tx))));
+    let refused = other.attach(Bound { socket: twin, family: Family::V4 }, &Reactor::thread().unwrap());
+    let Err((errno, bound)) = refused else { panic!("attaching an fd the reactor already watches must fail") };
+    assert_eq!(errno, -libc::EEXIST);
+    std::mem::forget(bound.socket);
+    // Still open and still the owner's: it receives.
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sender.send_to(b"still open", local).unwrap();
+    let (got, _) = collect(&owner, &notified, 1);
+    assert_eq!(got, vec![b"still open".to_vec()]);
+    // The refused core is not attached: a later attach of a fresh socket works.
+    let fresh = socket::bind_udp("127.0.0.1:0".parse().unwrap(), BindFlags::default()).unwrap();
+    assert!(other.attach(Bound { socket: fresh, family: Family::V4 }, &Reactor::thread().unwrap()).is_ok());
 }

@@ -178,8 +178,18 @@ fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
     let fd = uint_arg(&mut cx, 1, i32::MAX as u32)? as i32;
     let adopted = socket::adopt_udp_fd(fd).map_err(|e| error::to_errno(&e)).and_then(|(s, family)| {
+        let reactor = match socket.reactor() {
+            Ok(reactor) => reactor,
+            Err(errno) => {
+                socket::give_back(s);
+                return Err(errno);
+            }
+        };
         socket.family.set(family);
-        socket.core.attach(crate::reactor::Bound { socket: s, family }, &socket.reactor()?)
+        socket.core.attach(crate::reactor::Bound { socket: s, family }, &reactor).map_err(|(errno, bound)| {
+            socket::give_back(bound.socket);
+            errno
+        })
     });
     match adopted {
         Ok(()) => {
