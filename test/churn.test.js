@@ -6,8 +6,8 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { spawn } = require('node:child_process');
 const { PACKAGE_ROOT } = require('./helpers/differential');
+const { runNode } = require('./helpers/child');
 
 const CYCLES = 10000;
 const RSS_MARGIN_BYTES = 32 * 1024 * 1024; // GC and allocator noise; a leak per cycle would show
@@ -49,21 +49,10 @@ async function cycle(i) {
 `;
 
 function runChurn(driver) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '-e', CHILD], {
-      env: { ...process.env, NODE_OPTIONS: '', PACKAGE_ROOT, DRIVER: driver, CYCLES: String(CYCLES) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+  return runNode(['-e', CHILD], {
+    nodeFlags: ['--expose-gc'],
+    env: { PACKAGE_ROOT, DRIVER: driver, CYCLES: String(CYCLES) },
+    timeoutMs: 50000,
   });
 }
 

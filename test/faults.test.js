@@ -10,6 +10,7 @@ const { test } = require('node:test');
 const assert = require('node:assert');
 const { spawnSync } = require('node:child_process');
 const { assertSame, assertLogHas, subjectSpec } = require('./helpers/differential');
+const { runChild } = require('./helpers/child');
 
 const T = { timeout: 20000 };
 
@@ -183,23 +184,7 @@ test('a full send buffer (EAGAIN): every datagram gets its own callback, in orde
     return;
   }
   try {
-    const exec = (spec) => new Promise((resolve, reject) => {
-      const { spawn } = require('node:child_process');
-      const child = spawn('ip', ['netns', 'exec', NETNS, process.execPath, '-e', PRELUDE + SENDER], {
-        env: { ...process.env, DGRAM_UNDER_TEST: spec, NODE_OPTIONS: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-      child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout: stdout.split('\n').filter(Boolean), stderr });
-      });
-    });
+    const exec = (spec) => runChild(spec, SENDER, { prefix: ['ip', 'netns', 'exec', NETNS], timeoutMs: 15000 });
     const builtin = await exec('node:dgram');
     const subject = await exec(subjectSpec());
     assert.strictEqual(builtin.code, 0, builtin.stderr);
@@ -214,9 +199,3 @@ test('a full send buffer (EAGAIN): every datagram gets its own callback, in orde
     sh(['ip', 'netns', 'del', NETNS]);
   }
 });
-
-const PRELUDE = `
-'use strict';
-const dgram = require(process.env.DGRAM_UNDER_TEST);
-const out = (...args) => process.stdout.write(JSON.stringify(args) + '\\n');
-`;

@@ -10,8 +10,8 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { spawn } = require('node:child_process');
 const { PACKAGE_ROOT } = require('./helpers/differential');
+const { runNode } = require('./helpers/child');
 
 const SECONDS = Number(process.env.TURBO_DGRAM_FLOOD_SECONDS || 5);
 const MEMORY_MARGIN_BYTES = 48 * 1024 * 1024; // V8 heap, batch buffers in flight, allocator slack
@@ -62,18 +62,10 @@ r.bind(0, '127.0.0.1', async () => {
 `;
 
 test(`a ${SECONDS} s flood into a 10 us/datagram handler: memory under the pending cap, drops counted, timers on time`, { timeout: (SECONDS + 30) * 1000 }, async (t) => {
-  const r = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '-e', RECEIVER], {
-      env: { ...process.env, NODE_OPTIONS: '', PACKAGE_ROOT, SECONDS: String(SECONDS), SENDER_SRC: SENDER },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), (SECONDS + 20) * 1000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+  const r = await runNode(['-e', RECEIVER], {
+    nodeFlags: ['--expose-gc'],
+    env: { PACKAGE_ROOT, SECONDS: String(SECONDS), SENDER_SRC: SENDER },
+    timeoutMs: (SECONDS + 20) * 1000,
   });
   assert.strictEqual(r.code, 0, `receiver failed (signal ${r.signal}):\n${r.stderr}`);
   const m = JSON.parse(r.stdout);

@@ -7,22 +7,16 @@
 const { test } = require('node:test');
 const assert = require('node:assert');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { diverges, genProgram, describeStep } = require('./fuzz/fuzz');
+const { runNode } = require('./helpers/child');
 
 const FUZZ = path.join(__dirname, 'fuzz', 'fuzz.js');
 const CALLS = 450;
 
-function runFuzz(args, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FUZZ, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, out }); });
-  });
+// The fuzzer's output, stdout then stderr, as one text.
+async function runFuzz(args, timeoutMs) {
+  const r = await runNode([FUZZ, ...args], { timeoutMs });
+  return { code: r.code, signal: r.signal, out: r.stdout + r.stderr };
 }
 
 for (const [driver, seed] of [['thread', 7000], ['inline', 9000]]) {

@@ -7,8 +7,8 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { spawn } = require('node:child_process');
 const { subjectSpec } = require('./helpers/differential');
+const { runNode } = require('./helpers/child');
 
 const CHILD = `
 'use strict';
@@ -76,31 +76,16 @@ const WORKER = \`
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
 
-function runChild(spec, driver) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', CHILD], {
-      env: { ...process.env, NODE_OPTIONS: '', DGRAM_UNDER_TEST: spec, DRIVER: driver },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function runScenario(spec, driver) {
+  return runNode(['-e', CHILD], { env: { DGRAM_UNDER_TEST: spec, DRIVER: driver }, timeoutMs: 25000 });
 }
 
 for (const driver of ['thread', 'inline']) {
   test(`8 flooded workers terminated abruptly (${driver} driver): no crash, their fds released, the main socket keeps receiving`, { timeout: 30000 }, async (t) => {
     // The builtin in the same scenario is the reference for what terminating workers leaves open
     // (Node's own worker machinery may keep an fd for reuse); the subject must not leave more.
-    const reference = JSON.parse((await runChild('node:dgram', driver)).stdout);
-    const r = await runChild(subjectSpec(), driver);
+    const reference = JSON.parse((await runScenario('node:dgram', driver)).stdout);
+    const r = await runScenario(subjectSpec(), driver);
     assert.strictEqual(r.signal, null, `the child died by ${r.signal}:\n${r.stderr}`);
     assert.strictEqual(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout);

@@ -32,16 +32,25 @@ process.on('uncaughtExceptionMonitor', (err) => {
 });
 `;
 
-// env: variables to set (undefined: remove) in the child, on top of this process's environment.
-function runChild(moduleSpec, body, { timeoutMs = 5000, execPath = process.execPath, env = {} } = {}) {
-  const childEnv = { ...process.env, DGRAM_UNDER_TEST: moduleSpec, NODE_OPTIONS: '' };
+// Runs `node ...nodeFlags ...args` as a child process and collects what it prints. Options:
+//   nodeFlags  node's own flags, before args (['--expose-gc'])
+//   env        variables to set (undefined: remove) on top of this process's environment, in which
+//              NODE_OPTIONS is emptied (the test runner's must not reach the child)
+//   prefix     a command that runs the rest (['ip', 'netns', 'exec', NS]); it must exec node, so
+//              that the kill at timeoutMs reaches it
+//   timeoutMs  after which the child is SIGKILLed (timedOut: true)
+//   execPath   the node binary
+// Resolves with { code, signal, timedOut, stdout, stderr, elapsedMs }, stdout and stderr as text.
+function runNode(args, { nodeFlags = [], env = {}, prefix = [], timeoutMs = 5000, execPath = process.execPath } = {}) {
+  const childEnv = { ...process.env, NODE_OPTIONS: '' };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
   }
+  const argv = [...prefix, execPath, ...nodeFlags, ...args];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(execPath, ['-e', PRELUDE + body], {
+    const child = spawn(argv[0], argv.slice(1), {
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -55,16 +64,16 @@ function runChild(moduleSpec, body, { timeoutMs = 5000, execPath = process.execP
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-      resolve({
-        code,
-        signal,
-        timedOut,
-        stdout: stdout.split('\n').filter(Boolean),
-        stderr,
-        elapsedMs,
-      });
+      resolve({ code, signal, timedOut, stdout, stderr, elapsedMs });
     });
   });
+}
+
+// `body` run after PRELUDE (`dgram` = require(moduleSpec), `out`) by runNode, with its options;
+// stdout comes back as an array of lines.
+async function runChild(moduleSpec, body, options = {}) {
+  const r = await runNode(['-e', PRELUDE + body], { ...options, env: { DGRAM_UNDER_TEST: moduleSpec, ...options.env } });
+  return { ...r, stdout: r.stdout.split('\n').filter(Boolean) };
 }
 
 // Port numbers printed by a child differ from run to run: stdout lines are parsed and their ports
@@ -95,4 +104,4 @@ function canonicalStdout(lines) {
   return canonicalisePorts(parsed).map(render);
 }
 
-module.exports = { childBoth, runChild };
+module.exports = { childBoth, runChild, runNode };
