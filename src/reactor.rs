@@ -32,8 +32,8 @@ use crate::socket;
 /// Small on purpose: each delivery becomes one JS Buffer, and buffers this size die young and are
 /// freed by V8's scavenges, while megabyte batches outlive them, get promoted and pile up until a
 /// full GC (measured under a GSO flood: peak RSS 120 MiB with 2 MiB, 55 MiB with 512 KiB, same
-/// throughput). 256 KiB still holds ~3,500 small datagrams, a 20 ms stall at 170k/s; beyond that
-/// the kernel queue (SO_RCVBUF) absorbs, as for the builtin.
+/// throughput). The pause point, 256 KiB, still holds ~3,500 small datagrams, a 20 ms stall at
+/// 170k/s; beyond that the kernel queue (SO_RCVBUF) absorbs, as for the builtin.
 pub const PENDING_CAP_BYTES: usize = 512 * 1024;
 
 /// Messages read per socket per reactor turn (16 full `recvmmsg`), so one flooded socket cannot
@@ -281,7 +281,8 @@ pub struct UdpCore {
     js_backlog: AtomicBool,
     /// SEND_MODE_*: how sends are grouped into syscalls (see `send_now`).
     send_mode: AtomicU8,
-    /// The largest message a read brought so far (a GRO message holds many datagrams).
+    /// About the largest message reads bring lately (a GRO message holds many datagrams), to
+    /// size reads to the mailbox's room; see `take_datagrams`.
     largest_message: AtomicUsize,
     pub stats: Stats,
 }
@@ -623,11 +624,12 @@ impl UdpCore {
 
     fn take_datagrams(&self, arena: &RecvArena, count: usize, mail: &mut Mail) {
         let (mut kept, mut bytes, mut dropped) = (0u64, 0u64, 0u64);
+        let mut largest = 0;
+        let with_info = self.receive_info.load(Ordering::Relaxed);
         for i in 0..count {
             let message = arena.message(i);
-            self.largest_message.fetch_max(message.payload.len(), Ordering::Relaxed);
+            largest = largest.max(message.payload.len());
             let Some(peer) = message.peer else { continue };
-            let with_info = self.receive_info.load(Ordering::Relaxed);
             for payload in message.segments() {
                 if mail.data.len() + payload.len() > PENDING_CAP_BYTES {
                     dropped += 1;
@@ -641,6 +643,10 @@ impl UdpCore {
                 }
             }
         }
+        // The estimate follows the traffic: it rises at once with a larger message and halves per
+        // read of smaller ones, so one GRO super-datagram does not shrink every later read.
+        let seen = self.largest_message.load(Ordering::Relaxed);
+        self.largest_message.store(largest.max(seen / 2), Ordering::Relaxed);
         Stats::add(&self.stats.received_datagrams, kept);
         Stats::add(&self.stats.received_bytes, bytes);
         if dropped > 0 {
