@@ -6,16 +6,9 @@
 
 const assert = require('node:assert');
 const { test } = require('node:test');
-const { assertSame, assertLogHas, loadBuiltin, loadSubject } = require('./helpers/differential');
+const { assertSame, assertLogHas, loadBuiltin, loadSubject, receiver } = require('./helpers/differential');
 
 const T = { timeout: 15000 };
-
-async function receiver(ctx, label = 'R', type = 'udp4') {
-  const r = ctx.socket(label, type);
-  ctx.watch(r);
-  const port = await ctx.bound(r);
-  return { r, port };
-}
 
 test('connect to a host name goes through the lookup option (its arguments logged)', T, async () => {
   const log = await assertSame(async (ctx) => {

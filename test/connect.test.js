@@ -3,20 +3,13 @@
 // connect() / disconnect() / remoteAddress() and send() on a connected socket.
 
 const { test } = require('node:test');
-const { assertSame, assertLogHas } = require('./helpers/differential');
+const { assertSame, assertLogHas, receiver } = require('./helpers/differential');
 
 const T = { timeout: 15000 };
 
-async function receiver(ctx, type = 'udp4') {
-  const r = ctx.socket('R', type);
-  ctx.watch(r);
-  const rport = await ctx.bound(r);
-  return { r, rport };
-}
-
 test("connect(port, address, cb): 'connect', remoteAddress(), send without address", T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, rport } = await receiver(ctx);
+    const { r, port: rport } = await receiver(ctx);
     const s = ctx.socket('S', 'udp4');
     ctx.watch(s);
     ctx.call('remoteAddress() before connect', () => s.remoteAddress());
@@ -34,7 +27,7 @@ test("connect(port, address, cb): 'connect', remoteAddress(), send without addre
 
 test('connect forms and errors', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { rport } = await receiver(ctx);
+    const { port: rport } = await receiver(ctx);
     const cases = [
       ['connect()', (s) => s.connect()],
       ['connect(0)', (s) => s.connect(0)],
@@ -63,7 +56,7 @@ test('connect forms and errors', T, async () => {
 
 test('send on a connected socket with an address throws ERR_SOCKET_DGRAM_IS_CONNECTED', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, rport } = await receiver(ctx);
+    const { r, port: rport } = await receiver(ctx);
     const s = ctx.socket('S', 'udp4');
     ctx.watch(s);
     await new Promise((resolve) => s.connect(rport, '127.0.0.1', resolve));
@@ -80,7 +73,7 @@ test('send on a connected socket with an address throws ERR_SOCKET_DGRAM_IS_CONN
 
 test('disconnect(): back to unconnected, then send needs an address again', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, rport } = await receiver(ctx);
+    const { r, port: rport } = await receiver(ctx);
     const s = ctx.socket('S', 'udp4');
     ctx.watch(s);
     ctx.call('disconnect() before connect', () => s.disconnect());
@@ -98,7 +91,7 @@ test('disconnect(): back to unconnected, then send needs an address again', T, a
 
 test('connect on ::1 (udp6) and a lookup error during connect', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, rport } = await receiver(ctx, 'udp6');
+    const { r, port: rport } = await receiver(ctx, 'R', 'udp6');
     const s = ctx.socket('S', 'udp6');
     ctx.watch(s);
     await new Promise((resolve) => s.connect(rport, '::1', resolve));

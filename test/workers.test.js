@@ -8,7 +8,7 @@
 const assert = require('node:assert');
 const { Worker } = require('node:worker_threads');
 const { test } = require('node:test');
-const { PACKAGE_ROOT, loadBuiltin, loadSubject, subjectSpec } = require('./helpers/differential');
+const { PACKAGE_ROOT, loadBuiltin, loadSubject, subjectSpec, withTimeout } = require('./helpers/differential');
 
 const T = { timeout: 30000 };
 
@@ -27,12 +27,6 @@ function startWorker(spec, n) {
   const w = new Worker(WORKER, { eval: true, workerData: { spec, n } });
   const ports = new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); });
   return { w, ports };
-}
-
-function withTimeout(promise, ms, what) {
-  let t;
-  return Promise.race([promise, new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); })])
-    .finally(() => clearTimeout(t));
 }
 
 async function scenario(dgram, spec) {

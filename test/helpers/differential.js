@@ -362,6 +362,15 @@ async function assertSame(scenario, options) {
   return builtin;
 }
 
+// A socket of `type` named `label`, watched (ctx.watch) and bound to the loopback address of its
+// family: the peer most scenarios send to. Resolves with { r, port }.
+async function receiver(ctx, label = 'R', type = 'udp4') {
+  const r = ctx.socket(label, type);
+  ctx.watch(r);
+  const port = await ctx.bound(r);
+  return { r, port };
+}
+
 // Asserts that `lines` (a rendered log) has an entry containing each of `needles`, in order:
 // the test's own check that the reference run exercised what the test is about.
 function assertLogHas(lines, ...needles) {
@@ -384,6 +393,7 @@ module.exports = {
   normalise,
   normaliseError,
   once,
+  receiver,
   render,
   runBoth,
   subjectSpec,
