@@ -89,7 +89,7 @@ test('a bad option is a usage error (exit 2)', () => {
 
 test('tiny run: table on stdout, progress on stderr, JSON and SVG written, no child left behind', { timeout: 90000 }, async () => {
   const r = await runBench(['--module-b', 'node:dgram', '--label-b', 'builtin-again', '--reps', '2',
-    '--window-ms', '100', '--warmup-ms', '50', '--only', 'send-1dest-nocb-64,flood-64,echo-64']);
+    '--window-ms', '100', '--warmup-ms', '50', '--only', 'send-1dest-nocb-64,flood-64,rate-10k-64,echo-64,e2e-send-64']);
   const left = await leftInGroup(r.pgid);
   killGroup(r.pgid); // whatever the verdict, nothing outlives the test
   assert.deepStrictEqual(left, [], 'no child process of the bench left behind (its process group is empty)');
@@ -113,7 +113,7 @@ test('tiny run: table on stdout, progress on stderr, JSON and SVG written, no ch
   assert.strictEqual(doc.tool, 'turbo-dgram-bench');
   for (const k of ['node', 'kernel', 'cpuCount', 'rmemMax']) assert.ok(k in doc.machine, `machine.${k}`);
   assert.deepStrictEqual(doc.subjects.map((s) => s.label), ['node:dgram', 'builtin-again']);
-  assert.deepStrictEqual(doc.cells.map((c) => c.id).sort(), ['echo-64', 'flood-64', 'send-1dest-nocb-64']);
+  assert.deepStrictEqual(doc.cells.map((c) => c.id).sort(), ['e2e-send-64', 'echo-64', 'flood-64', 'rate-10k-64', 'send-1dest-nocb-64']);
   for (const cell of doc.cells) {
     assert.strictEqual(cell.runs.length, 4, `${cell.id}: 2 reps x 2 modules`);
     // taking turns: A B A B
@@ -127,6 +127,10 @@ test('tiny run: table on stdout, progress on stderr, JSON and SVG written, no ch
   assert.ok(row.perSubject[0].median > 0);
   assert.strictEqual(row.ratios[0].perRep.length, 2);
   assert.ok(doc.summary.some((s) => s.group === 6 && s.metric === 'peakRssMiB'));
+  // both ends run the module in group 7, but its CPU figure is the receiver's alone, and says so
+  const e2eCpu = doc.cells.find((c) => c.id === 'e2e-send-64').metrics.find((m) => m.key === 'cpuPerDgramUs');
+  assert.strictEqual(e2eCpu.label, 'receiver CPU us/dgram');
+  assert.match(r.stdout, /receiver CPU us\/dgram/);
 
   const text = fs.readFileSync(path.join(r.out, svg), 'utf8');
   assert.match(text, /^<\?xml/);
