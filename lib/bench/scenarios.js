@@ -125,27 +125,35 @@ function floodCell({ size, gso = true }) {
     metrics: [metric('deliveredPerSec', { chart: true }), metric('dropFraction'), metric('cpuPerDgramUs', { chart: true }),
       metric('offeredPerSec'),
       ...(gso ? [metric('peakRssMiB', { group: 6, title: `receiver under GSO flood, ${size} B`, chart: true })] : [])],
-    run: (ctx, subject) => receiveUnderLoad(ctx, subject, { size, gso }, { saturating: ctx.lg.native, gso }),
+    run: (ctx, subject) => receiveUnderFlood(ctx, subject, { size, gso }, { saturating: ctx.lg.native, gso }),
   };
 }
 
 /**
- * The module's receiver under the load generator's flood (`load`: size and gso, or size and
- * rate) for one repetition; `raw` goes into the result's raw data.
+ * One repetition of the module's receiver under a load: startLoad(ports, budget) starts the load's
+ * child once the receiver is ready. Resolves with the receiver's report and the load's child,
+ * stopped.
  */
-function receiveUnderLoad(ctx, subject, load, raw) {
+function receiveUnder(ctx, subject, startLoad) {
   const { warmupMs, windowMs } = ctx.opts;
   const budget = warmupMs + windowMs + 15000;
   return withChildren(async (track) => {
     const rx = track(subjectChild(ctx, subject, 'receiver',
       { startOnFirst: true, warmupMs, windowMs }, ctx.cpus.subject, budget));
     const { ports } = await rx.wait('ready', 10000);
-    const fl = track(ctx.lg.flood({ port: ports[0], ...load, durationMs: warmupMs + windowMs + 5000,
-      cpu: ctx.cpus.load, timeoutMs: budget }));
+    const load = track(startLoad(ports, budget));
     const d = await rx.wait('done', budget);
-    await fl.stop();
-    return floodResult(d, fl.all('sample'), { ...raw, warmupMs });
+    await load.stop();
+    return { d, load };
   });
+}
+
+/** receiveUnder the load generator's flood (`flood`: size and gso, or size and rate). */
+async function receiveUnderFlood(ctx, subject, flood, raw) {
+  const { warmupMs, windowMs } = ctx.opts;
+  const { d, load } = await receiveUnder(ctx, subject, (ports, budget) => ctx.lg.flood({ port: ports[0], ...flood,
+    durationMs: warmupMs + windowMs + 5000, cpu: ctx.cpus.load, timeoutMs: budget }));
+  return floodResult(d, load.all('sample'), { ...raw, warmupMs });
 }
 
 function floodResult(d, samples, extra) {
@@ -182,7 +190,7 @@ function rateCell({ size, rate }) {
     title: `${size} B at ${rate / 1000}k/s evenly spaced`,
     params: { size, rate },
     metrics: [metric('cpuPerDgramUs', { chart: true }), metric('cpuUtil'), metric('deliveredFraction')],
-    run: (ctx, subject) => receiveUnderLoad(ctx, subject, { size, rate }, { evenlySpaced: ctx.lg.native }),
+    run: (ctx, subject) => receiveUnderFlood(ctx, subject, { size, rate }, { evenlySpaced: ctx.lg.native }),
   };
 }
 
@@ -264,27 +272,18 @@ function e2eThroughputCell({ size }) {
     metrics: [metric('deliveredPerSec', { chart: true }), metric('lossFraction'),
       metric('cpuPerDgramUs', { label: 'receiver CPU us/dgram' })],
     async run(ctx, subject) {
-      const { warmupMs, windowMs } = ctx.opts;
-      const budget = warmupMs + windowMs + 15000;
-      return withChildren(async (track) => {
-        const rx = track(subjectChild(ctx, subject, 'receiver',
-          { startOnFirst: true, warmupMs, windowMs }, ctx.cpus.subject, budget));
-        const { ports } = await rx.wait('ready', 10000);
-        const tx = track(subjectChild(ctx, subject, 'sender',
-          { ports, size, sampleMs: 10, warmupMs: 0, windowMs: null }, ctx.cpus.load, budget));
-        const d = await rx.wait('done', budget);
-        await tx.stop();
-        const r = floodResult(d, tx.all('sample'), { warmupMs });
-        const s = tx.all('done')[0];
-        return {
-          values: {
-            deliveredPerSec: r.values.deliveredPerSec,
-            lossFraction: r.values.dropFraction,
-            cpuPerDgramUs: r.values.cpuPerDgramUs,
-          },
-          raw: { receiver: d, sender: s, offered: r.raw.offered },
-        };
-      });
+      const { d, load: tx } = await receiveUnder(ctx, subject, (ports, budget) => subjectChild(ctx, subject, 'sender',
+        { ports, size, sampleMs: 10, warmupMs: 0, windowMs: null }, ctx.cpus.load, budget));
+      const r = floodResult(d, tx.all('sample'), { warmupMs: ctx.opts.warmupMs });
+      const s = tx.all('done')[0];
+      return {
+        values: {
+          deliveredPerSec: r.values.deliveredPerSec,
+          lossFraction: r.values.dropFraction,
+          cpuPerDgramUs: r.values.cpuPerDgramUs,
+        },
+        raw: { receiver: d, sender: s, offered: r.raw.offered },
+      };
     },
   };
 }
