@@ -4,7 +4,7 @@
 
 const assert = require('node:assert');
 const { test } = require('node:test');
-const { assertSame, assertLogHas } = require('./helpers/differential');
+const { assertSame, assertLogHas, receiver } = require('./helpers/differential');
 
 const T = { timeout: 15000 };
 
@@ -95,9 +95,7 @@ test('every method after close: what throws, what returns', T, async () => {
 
 test('no message, listening or error event after close', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    ctx.watch(r);
-    const rport = await ctx.bound(r);
+    const { r, port: rport } = await receiver(ctx);
     const s = ctx.socket('S', 'udp4');
     ctx.watch(s);
     await ctx.bound(s);
@@ -116,9 +114,7 @@ test('no message, listening or error event after close', T, async () => {
 for (const bound of [false, true]) {
   test(`close right after send on ${bound ? 'a bound' : 'an unbound'} socket: the datagram is dropped, no send callback`, T, async () => {
     const log = await assertSame(async (ctx) => {
-      const r = ctx.socket('R', 'udp4');
-      ctx.watch(r);
-      const rport = await ctx.bound(r);
+      const { port: rport } = await receiver(ctx);
       const s = ctx.socket('S', 'udp4');
       ctx.watch(s);
       if (bound) await ctx.bound(s);
