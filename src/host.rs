@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use once_cell::sync::OnceCell;
 
+use crate::sync::lock;
+
 pub type NapiEnv = *mut c_void;
 type NapiValue = *mut c_void;
 type NapiStatus = c_int;
@@ -145,7 +147,7 @@ pub struct WakeSender {
 impl WakeSender {
     pub fn wake(&self) {
         let Some(host) = host() else { return };
-        let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner());
+        let handle = lock(&self.handle);
         if *handle != 0 {
             // SAFETY: the handle is open while the pointer is set (cleared under this lock
             // before uv_close); uv_async_send may be called from any thread.
@@ -341,7 +343,7 @@ unsafe extern "C" fn close_on_teardown(arg: *mut c_void) {
     if !state.closed {
         state.closed = true;
         if let Some(sender) = &state.sender {
-            *sender.handle.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+            *lock(&sender.handle) = 0;
         }
         (host.uv_close)(state.handle, free_handle);
     }

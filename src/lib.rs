@@ -3,7 +3,7 @@
 //! Layout (see DESIGN.md): `bindings` is the only module that knows Neon; `reactor` owns
 //! readiness and delivery; `socket` creates sockets and sets options; `batch` holds the
 //! recvmmsg/sendmmsg `unsafe`; `host` the libuv/Node-API FFI of the inline driver; `addr` and
-//! `error` convert addresses and errors.
+//! `error` convert addresses and errors; `sync` has the lock helpers.
 
 pub mod addr;
 pub mod batch;
@@ -12,6 +12,7 @@ pub mod error;
 mod host;
 pub mod reactor;
 pub mod socket;
+mod sync;
 
 #[neon::main]
 fn main(mut cx: neon::context::ModuleContext) -> neon::result::NeonResult<()> {

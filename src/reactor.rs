@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -26,6 +26,7 @@ use crate::addr::Family;
 use crate::batch::{self, Datagram, RecvArena, RecvMessage};
 use crate::error;
 use crate::socket;
+use crate::sync::{lock, read, write};
 
 /// Bytes of received payload a socket may hold while JS has not taken them (the reactor pauses
 /// reading at half of it, see PAUSE_AT_BYTES; what still overflows is dropped and counted).
@@ -46,20 +47,6 @@ const READS_PER_TURN: usize = 16 * batch::RECV_BATCH;
 const ERRORS_PER_TURN: usize = 4;
 
 const WAKER_TOKEN: Token = Token(usize::MAX);
-
-/// Locks a mutex even if a panic elsewhere poisoned it: the data is plain buffers whose
-/// invariants hold between statements, and a poisoned lock must not take the reactor down.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// How a socket's owner (the JS thread) is told that its mailbox has something.
 pub trait Notify: Send + Sync {
@@ -243,13 +230,19 @@ impl Stats {
 
     /// Counts the outcome of sends: bytes for successes, one error each for failures.
     pub fn count_sends(&self, results: &[i32]) {
+        let (mut sent, mut bytes, mut errors) = (0u64, 0u64, 0u64);
         for &result in results {
             if result >= 0 {
-                Self::add(&self.sent_datagrams, 1);
-                Self::add(&self.sent_bytes, result as u64);
+                sent += 1;
+                bytes += result as u64;
             } else {
-                Self::add(&self.send_errors, 1);
+                errors += 1;
             }
+        }
+        Self::add(&self.sent_datagrams, sent);
+        Self::add(&self.sent_bytes, bytes);
+        if errors > 0 {
+            Self::add(&self.send_errors, errors);
         }
     }
 
