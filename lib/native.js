@@ -59,8 +59,8 @@
 // dispatch kinds:
 //   KIND_RECV:      dispatch(id, KIND_RECV, data: Buffer, meta: Uint32Array, peers: Array)
 //                   meta holds pairs [length, peerIndex]; datagram i's bytes follow datagram i-1's
-//                   in data. peers is flat: [address, family ('IPv4'|'IPv6'), port, ...], so peer p
-//                   is peers[3p], peers[3p+1], peers[3p+2]. A pair whose peerIndex is
+//                   in data. peers is flat: [address, port, ...], so peer p is peers[2p],
+//                   peers[2p+1]; every peer has the fd's family. A pair whose peerIndex is
 //                   RECV_ERROR_PEER is a receive error in sequence: its length is the positive errno.
 //                   With receive info on, two more arguments: info (Uint32Array, 4 per datagram:
 //                   [ifindex, localIndex, seconds, nanoseconds], 0xFFFFFFFF = unknown) and locals

@@ -15,11 +15,9 @@
 // covers the datagrams read after setReceiveInfo; datagrams the reactor read between bind and
 // that call come first in the first batch without an entry, and get null fields.
 
-// A module binding, not the global: `Buffer` on globalThis is a getter, run on every
-// use in the hot paths below.
-const { Buffer } = require('node:buffer');
 const native = require('./native');
 const { errnoException } = require('./errors');
+const { RECV_ERROR_PEER, datagramView, takeDatagram } = require('./receive-batch');
 
 const UNKNOWN = 0xFFFFFFFF;
 
@@ -33,7 +31,7 @@ function stepBatchExtras(socket, state, batch) {
   while (state.handle !== null) {
     if (batch.run === undefined) {
       if (batch.index >= pairs) return false;
-      if (meta[batch.index + 1] === native.RECV_ERROR_PEER) {
+      if (meta[batch.index + 1] === RECV_ERROR_PEER) {
         const errno = meta[batch.index];
         batch.index += 2;
         socket.emit('error', errnoException(-errno, 'recvmsg'));
@@ -66,32 +64,23 @@ function batchExtrasDone(batch) {
   return batch.index >= batch.meta.length && (batch.run === undefined || batch.runPos >= batch.run.length);
 }
 
-// The datagrams from batch.index up to the next receive error, as { msg, rinfo }; advances
-// batch.index, batch.offset and batch.datagram past them (blocked senders are skipped).
+// The datagrams from batch.index up to the next receive error, as { msg, rinfo }; advances the
+// batch past them (blocked senders are skipped).
 function collectRun(state, batch) {
   const { meta, peers, info, locals } = batch;
-  const pairs = meta.length;
   const flags = info === undefined ? 0 : state.extras.receiveInfo;
-  const blockList = state.receiveBlockList;
+  const { family } = state.receive;
   const run = [];
-  while (batch.index < pairs && meta[batch.index + 1] !== native.RECV_ERROR_PEER) {
-    const length = meta[batch.index];
-    const p = meta[batch.index + 1] * 3;
-    const start = batch.offset;
-    const ordinal = batch.datagram;
-    batch.index += 2;
-    batch.offset += length;
-    batch.datagram += 1;
+  while (batch.index < meta.length && meta[batch.index + 1] !== RECV_ERROR_PEER) {
+    const p = takeDatagram(state, batch);
+    if (p < 0) continue;
     const address = peers[p];
-    const family = peers[p + 1];
-    if (blockList !== undefined && blockList.check(address, family.toLowerCase())) continue;
-    // The same view as lib/receive.js makes, from the batch's ArrayBuffer read once per batch.
-    const msg = Buffer.from(batch.arrayBuffer, batch.base + start, length);
-    const port = peers[p + 2];
+    const port = peers[p + 1];
+    const size = batch.length;
     const rinfo = flags === 0 ?
-      { address, family, port, size: length } :
-      infoRinfo(address, family, port, length, flags, info, locals, ordinal - batch.infoSkip);
-    run.push({ msg, rinfo });
+      { address, family, port, size } :
+      infoRinfo(address, family, port, size, flags, info, locals, batch.datagram - 1 - batch.infoSkip);
+    run.push({ msg: datagramView(batch), rinfo });
   }
   return run;
 }
@@ -123,7 +112,7 @@ function datagramsWithoutInfo(batch) {
   if (batch.info === undefined) return 0;
   const { meta } = batch;
   let datagrams = 0;
-  for (let i = 1; i < meta.length; i += 2) if (meta[i] !== native.RECV_ERROR_PEER) datagrams++;
+  for (let i = 1; i < meta.length; i += 2) if (meta[i] !== RECV_ERROR_PEER) datagrams++;
   return Math.max(0, datagrams - batch.info.length / 4);
 }
 

@@ -1,9 +1,10 @@
 'use strict';
 
 // Turns native KIND_RECV batches into 'message' events. A batch is one Buffer of payloads back to
-// back, meta pairs [length, peerIndex], and a flat peers array [address, family, port, ...] whose
-// strings the reactor built once per distinct peer. Each datagram becomes a view into the batch
-// and a fresh rinfo { address, family, port, size }, in the builtin's key order.
+// back, meta pairs [length, peerIndex], and a flat peers array [address, port, ...] whose strings
+// the reactor built once per distinct peer (every peer has the socket's family: a udp6 socket sees
+// IPv4 senders as IPv4-mapped IPv6 addresses, as with the builtin). Each datagram becomes a view
+// into the batch and a fresh rinfo { address, family, port, size }, in the builtin's key order.
 //
 // One event per call: the native side calls in once per event (KIND_RECV with a new batch, then
 // KIND_RECV_STEP), each in a callback scope of its own, so the nextTicks and microtasks that a
@@ -12,15 +13,21 @@
 // each emit, so a listener that throws (the native side reports it as uncaught) never sees the
 // same datagram twice. Nothing is delivered once the socket is closed.
 
-// A module binding, not the global: `Buffer` on globalThis is a getter, run on every
-// use in the hot paths below.
-const { Buffer } = require('node:buffer');
-const native = require('./native');
 const { errnoException } = require('./errors');
+const { RECV_ERROR_PEER, datagramView, takeDatagram } = require('./receive-batch');
 const { stepBatchExtras, batchExtrasDone } = require('./receive-extras');
 
-function createReceiveState() {
-  return { backlog: [] };
+// family: the socket's fd's, 'IPv4' | 'IPv6' (that of every peer it receives from).
+function createReceiveState(family) {
+  const receive = { backlog: [], family: '', blockListFamily: '' };
+  setReceiveFamily(receive, family);
+  return receive;
+}
+
+// An adopted fd (bind({ fd })) brings its own family, whatever the socket's type.
+function setReceiveFamily(receive, family) {
+  receive.family = family; // rinfo.family
+  receive.blockListFamily = family === 'IPv4' ? 'ipv4' : 'ipv6'; // net.BlockList's name for it
 }
 
 // state: the socket's private state; state.handle is null once closed, state.receive holds the
@@ -28,8 +35,10 @@ function createReceiveState() {
 // info / locals: only with the receive-info extra on (lib/receive-extras.js).
 function onReceiveBatch(socket, state, data, meta, peers, info, locals) {
   // The batch's ArrayBuffer and base offset are read once: `.buffer` is a runtime call in V8.
+  // Every field a batch ever gets is set here (the extras' too), so batches keep one shape.
   state.receive.backlog.push({
     data, arrayBuffer: data.buffer, base: data.byteOffset, meta, peers, info, locals, index: 0, offset: 0, extras: undefined,
+    start: 0, length: 0, datagram: 0, infoSkip: undefined, run: undefined, runPos: 0,
   });
   return receiveStep(socket, state);
 }
@@ -56,33 +65,25 @@ function receiveStep(socket, state) {
 function stepBatch(socket, state, batch) {
   const { meta, peers } = batch;
   while (batch.index < meta.length) {
-    const length = meta[batch.index];
-    const peer = meta[batch.index + 1];
-    batch.index += 2; // consumed before the emit: a throwing listener must not see it twice
-    if (peer === native.RECV_ERROR_PEER) {
+    if (meta[batch.index + 1] === RECV_ERROR_PEER) {
       // The reactor reports a failed recvmsg (ECONNREFUSED on a connected socket) with the
       // positive errno as the length.
-      socket.emit('error', errnoException(-length, 'recvmsg'));
+      const errno = meta[batch.index];
+      batch.index += 2; // consumed before the emit: a throwing listener must not see it twice
+      socket.emit('error', errnoException(-errno, 'recvmsg'));
       return true;
     }
-    const start = batch.offset;
-    batch.offset += length;
-    const p = peer * 3;
-    const address = peers[p];
-    const family = peers[p + 1];
-    const blockList = state.receiveBlockList;
-    if (blockList !== undefined && blockList.check(address, family.toLowerCase())) continue;
+    const p = takeDatagram(state, batch);
+    if (p < 0) continue;
     // With no 'message' listener the emit would run no code, so it needs no callback scope of its
     // own either: go on to the next datagram in this step (a 'messages'-only consumer, or a
     // socket that only sends, pays per batch, not per datagram).
     if (socket.listenerCount('message') === 0) continue;
-    // Buffer.from(arrayBuffer, offset, length) makes the same view as data.subarray() at about
-    // two thirds of the cost, which counts once per datagram.
-    socket.emit('message', Buffer.from(batch.arrayBuffer, batch.base + start, length),
-      { address, family, port: peers[p + 2], size: length });
+    socket.emit('message', datagramView(batch),
+      { address: peers[p], family: state.receive.family, port: peers[p + 1], size: batch.length });
     return true;
   }
   return false;
 }
 
-module.exports = { createReceiveState, onReceiveBatch, receiveStep };
+module.exports = { createReceiveState, onReceiveBatch, receiveStep, setReceiveFamily };

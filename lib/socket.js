@@ -50,7 +50,7 @@ const { Resolver, zoneAsLibuv } = require('./lookup');
 const sendQueue = require('./send-queue');
 
 const { kernel } = sendQueue; // native calls that change kernel state: queued sends go first
-const { createReceiveState, onReceiveBatch, receiveStep } = require('./receive');
+const { createReceiveState, onReceiveBatch, receiveStep, setReceiveFamily } = require('./receive');
 const extras = require('./extras');
 
 const kState = Symbol('state symbol');
@@ -207,7 +207,7 @@ function Socket(type, listener) {
     receiveBlockList,
     sendBlockList,
     sendQueue: sendQueue.createSendQueue(handle),
-    receive: createReceiveState(),
+    receive: createReceiveState(type === 'udp4' ? 'IPv4' : 'IPv6'),
     extras: extras.createExtrasState(handle, extrasOptions),
   };
 
@@ -412,6 +412,8 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
     // libuv marks an adopted fd that is already connected (uv_udp_open); the API still says
     // disconnected, but the handle refuses addressed sends with EISCONN until a disconnect().
     state.fdConnected = typeof native.remoteAddress(state.handle) === 'object';
+    const local = native.localAddress(state.handle);
+    if (typeof local === 'object') setReceiveFamily(state.receive, local.family);
     startListening(this);
     return this;
   }

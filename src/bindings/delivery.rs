@@ -21,9 +21,10 @@ use std::time::Duration;
 use neon::prelude::*;
 use neon::thread::LocalKey;
 
-use crate::addr::{self, Family};
+use crate::addr;
 use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, WakeSender};
 use crate::reactor::{Mail, Notify, Reactor, Turner, UdpCore};
+use crate::sync::lock;
 
 /// dispatch(id, KIND_RECV, data, meta, peers[, info, locals]) -> more: a new batch; JS emits its
 /// first event and says whether more of its backlog waits.
@@ -51,10 +52,6 @@ pub type Spare = Arc<Mutex<Mail>>;
 /// Sockets with mail (or a JS backlog) waiting for delivery on this JS thread.
 type ReadyList = Arc<Mutex<VecDeque<(Arc<UdpCore>, Spare)>>>;
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// The inline driver: this thread's own reactor, turned when libuv sees its epoll fd readable.
 struct InlineReactor {
     reactor: Arc<Reactor>,
@@ -66,6 +63,8 @@ struct InlineReactor {
 pub struct JsLoop {
     env: NapiEnv,
     ready: ReadyList,
+    /// The ready list's other buffer: a delivery swaps it in, so taking the list allocates nothing.
+    taken: RefCell<VecDeque<(Arc<UdpCore>, Spare)>>,
     wake: LoopHandle,
     sender: Arc<WakeSender>,
     inline: RefCell<Option<InlineReactor>>,
@@ -103,6 +102,7 @@ impl JsLoop {
         let js_loop = Rc::new(JsLoop {
             env,
             ready: Arc::new(Mutex::new(VecDeque::new())),
+            taken: RefCell::new(VecDeque::new()),
             sender: wake.sender()?,
             wake,
             inline: RefCell::new(None),
@@ -191,8 +191,10 @@ impl JsLoop {
     /// its steps goes to the back of the list and the async handle fires again next iteration.
     /// Returns whether anything was ready.
     fn deliver_ready(&self, scope: &mut CallbackScope) -> bool {
-        let ready: Vec<_> = lock(&self.ready).drain(..).collect();
+        let mut ready = self.taken.take();
+        std::mem::swap(&mut ready, &mut *lock(&self.ready));
         if ready.is_empty() {
+            *self.taken.borrow_mut() = ready;
             return false;
         }
         // SAFETY: on the JS thread inside the handle and callback scopes `scope` stands for; the
@@ -200,7 +202,7 @@ impl JsLoop {
         let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
         let Some(dispatch) = DISPATCH.get(&mut cx).map(|root| root.to_inner(&mut cx)) else { return true };
         let mut first = true;
-        for (core, spare) in ready {
+        for (core, spare) in ready.drain(..) {
             let id = cx.number(core.id as f64).upcast();
             let call = Call { dispatch, id };
             if let Budget::Exhausted = deliver(&mut cx, scope, &mut first, call, &core, &spare) {
@@ -208,6 +210,7 @@ impl JsLoop {
                 self.sender.wake();
             }
         }
+        *self.taken.borrow_mut() = ready;
         true
     }
 }
@@ -324,17 +327,16 @@ fn send_done_arguments<'a>(cx: &mut Cx<'a>, id: Handle<'a, JsValue>, mail: &Mail
     Ok(vec![id, cx.number(KIND_SEND_DONE).upcast(), JsInt32Array::from_slice(cx, &mail.send_results)?.upcast()])
 }
 
-/// The batch's peer table, flat: `[address, family, port, ...]`; each string made once a batch.
+/// The batch's peer table, flat: `[address, port, ...]`; each string made once a batch. Every
+/// peer has the socket's family (JS knows it), so it is not repeated here.
 fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArray> {
-    let array = JsArray::new(cx, peers.len() * 3);
+    let array = JsArray::new(cx, peers.len() * 2);
     for (i, peer) in peers.iter().enumerate() {
-        let base = (i * 3) as u32;
+        let base = (i * 2) as u32;
         let address = cx.string(addr::format_ip(peer));
-        let family = cx.string(Family::of(peer).node_name());
         let port = cx.number(peer.port());
         array.set(cx, base, address)?;
-        array.set(cx, base + 1, family)?;
-        array.set(cx, base + 2, port)?;
+        array.set(cx, base + 1, port)?;
     }
     Ok(array)
 }
