@@ -224,29 +224,33 @@ impl RecvArena {
             timestamp: None,
         };
         // SAFETY: the kernel filled msg_control up to msg_controllen within our ControlBuf; the
-        // CMSG_* helpers stay inside that length.
+        // CMSG_* helpers stay inside that length, and each value is read only from a message
+        // whose cmsg_len covers it.
         unsafe {
             let mut cmsg = libc::CMSG_FIRSTHDR(&header.msg_hdr);
             while !cmsg.is_null() {
                 let c = &*cmsg;
                 let data = libc::CMSG_DATA(cmsg);
+                // Whether the message carries at least a `T` (a short one is skipped, not read).
+                let holds = |size: usize| c.cmsg_len as usize >= libc::CMSG_LEN(size as u32) as usize;
                 match (c.cmsg_level, c.cmsg_type) {
-                    (SOL_UDP, UDP_GRO) => {
+                    _ if !holds(0) => {}
+                    (SOL_UDP, UDP_GRO) if holds(std::mem::size_of::<libc::c_int>()) => {
                         let size = std::ptr::read_unaligned(data as *const libc::c_int);
                         if size > 0 && (size as usize) < len {
                             message.segment_size = Some(size as usize);
                         }
                     }
-                    (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                    (libc::IPPROTO_IP, libc::IP_PKTINFO) if holds(std::mem::size_of::<libc::in_pktinfo>()) => {
                         let info = std::ptr::read_unaligned(data as *const libc::in_pktinfo);
                         let ip = Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr));
                         message.local = Some((IpAddr::V4(ip), info.ipi_ifindex as u32));
                     }
-                    (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) if holds(std::mem::size_of::<In6Pktinfo>()) => {
                         let info = std::ptr::read_unaligned(data as *const In6Pktinfo);
                         message.local = Some((IpAddr::V6(Ipv6Addr::from(info.addr.s6_addr)), info.ifindex));
                     }
-                    (libc::SOL_SOCKET, SO_TIMESTAMPNS) => {
+                    (libc::SOL_SOCKET, SO_TIMESTAMPNS) if holds(std::mem::size_of::<libc::timespec>()) => {
                         let ts = std::ptr::read_unaligned(data as *const libc::timespec);
                         message.timestamp = Some((ts.tv_sec as i64, ts.tv_nsec as u32));
                     }

@@ -778,7 +778,9 @@ impl Reactor {
             loop {
                 // A socket left with data last turn is served again at once, after other events.
                 let timeout = if turner.has_carried() { Some(Duration::ZERO) } else { None };
-                let read = turned.turn(&mut turner, timeout);
+                // Per-socket work is guarded inside the turn; this guard keeps the thread (every
+                // socket's reader) alive through a panic anywhere else in it, at the cost of that turn.
+                let read = guarded(|| turned.turn(&mut turner, timeout)).unwrap_or(0);
                 moderation.after_turn(read, turner.has_carried());
             }
         })?;
