@@ -265,16 +265,25 @@ function toPort(port) {
   return (+port >>> 0) & 0xFFFF;
 }
 
-function bindNative(socket, ip, port, flags) {
-  // The port is converted before the address is looked at, as in the binding.
-  const nativePort = toPort(port);
-  if (!socket[kState].resolver.fits(ip)) return EINVAL;
-  // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
-  if ((flags & native.FLAG_IPV6ONLY) && !net.isIPv6(ip)) return EINVAL;
+// Binds the fd to the resolved `ip` now (bind() after its lookup, bindSync()); returns the error
+// for the caller to report (bind() emits it, bindSync() throws it), or null. `port` as the user
+// gave it names the address in the error.
+function bindNow(socket, ip, port, exclusive) {
   const state = socket[kState];
-  const err = kernel.bind(state.handle, ip, nativePort, flags);
-  if (err) state.bindFailed = true;
-  return err;
+  const flags = bindFlags(state, exclusive);
+  // The port is converted before the address is looked at, as in the binding.
+  const nativePort = toPort(port || 0);
+  let err = 0;
+  if (!state.resolver.fits(ip)) err = EINVAL;
+  // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
+  else if ((flags & native.FLAG_IPV6ONLY) && !net.isIPv6(ip)) err = EINVAL;
+  else {
+    err = kernel.bind(state.handle, ip, nativePort, flags);
+    if (err) state.bindFailed = true;
+  }
+  if (!err) return null;
+  state.bindState = BindState.UNBOUND;
+  return exceptionWithHostPort(err, 'bind', ip, port);
 }
 
 function startReceiving(socket) {
@@ -437,10 +446,9 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
       this.emit('error', err);
       return;
     }
-    const bindErr = bindNative(this, ip, port || 0, bindFlags(state, exclusive));
-    if (bindErr) {
-      state.bindState = BindState.UNBOUND;
-      this.emit('error', exceptionWithHostPort(bindErr, 'bind', ip, port));
+    const ex = bindNow(this, ip, port, exclusive);
+    if (ex) {
+      this.emit('error', ex);
       return;
     }
     startListening(this);
@@ -467,11 +475,8 @@ Socket.prototype.bindSync = function (options = {}) {
     }
   }
   state.bindState = BindState.BINDING;
-  const err = bindNative(this, address, port, bindFlags(state, true));
-  if (err) {
-    state.bindState = BindState.UNBOUND;
-    throw exceptionWithHostPort(err, 'bind', address, port);
-  }
+  const ex = bindNow(this, address, port, true);
+  if (ex) throw ex;
   startReceiving(this);
   process.nextTick(emitListeningNT, this);
   return this.address();
@@ -511,11 +516,7 @@ function startConnect(socket, port, address, callback) {
 function finishConnect(ex, ip, socket, address, port, callback) {
   const state = socket[kState];
   if (state.handle === null) return;
-  if (!ex && isSendBlocked(state, ip)) ex = new ERR_IP_BLOCKED(ip);
-  if (!ex) {
-    const err = state.resolver.fits(ip) ? kernel.connect(state.handle, ip, port) : EINVAL;
-    if (err) ex = exceptionWithHostPort(err, 'connect', address, port);
-  }
+  if (!ex) ex = connectNow(socket, ip, address, port);
   if (ex) {
     state.connectState = ConnectState.DISCONNECTED;
     process.nextTick(() => {
@@ -528,8 +529,25 @@ function finishConnect(ex, ip, socket, address, port, callback) {
     });
     return;
   }
-  state.connectState = ConnectState.CONNECTED;
   process.nextTick(() => socket.emit('connect'));
+}
+
+// Connects the fd to the resolved `ip` now (connect() after its lookup, connectSync()); returns
+// the error for the caller to report, or null with the socket CONNECTED. `address` names the peer
+// in the error as the user gave it.
+function connectNow(socket, ip, address, port) {
+  const state = socket[kState];
+  if (isSendBlocked(state, ip)) {
+    state.connectState = ConnectState.DISCONNECTED;
+    return new ERR_IP_BLOCKED(ip);
+  }
+  const err = state.resolver.fits(ip) ? kernel.connect(state.handle, ip, port) : EINVAL;
+  if (err) {
+    state.connectState = ConnectState.DISCONNECTED;
+    return exceptionWithHostPort(err, 'connect', address, port);
+  }
+  state.connectState = ConnectState.CONNECTED;
+  return null;
 }
 
 // Node 26: connects now to an IP literal (binding first if needed); throws on failure and emits
@@ -552,16 +570,8 @@ Socket.prototype.connectSync = function (port, address) {
   else if (state.bindState !== BindState.BOUND) throw new ERR_SOCKET_ALREADY_BOUND();
 
   state.connectState = ConnectState.CONNECTING;
-  if (isSendBlocked(state, address)) {
-    state.connectState = ConnectState.DISCONNECTED;
-    throw new ERR_IP_BLOCKED(address);
-  }
-  const err = state.resolver.fits(address) ? kernel.connect(state.handle, address, port) : EINVAL;
-  if (err) {
-    state.connectState = ConnectState.DISCONNECTED;
-    throw exceptionWithHostPort(err, 'connect', address, port);
-  }
-  state.connectState = ConnectState.CONNECTED;
+  const ex = connectNow(this, address, address, port);
+  if (ex) throw ex;
   process.nextTick(emitConnectNT, this);
 };
 
