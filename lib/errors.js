@@ -8,6 +8,7 @@
 // ERR_SOCKET_BUFFER_SIZE is Node's one SystemError here: name 'SystemError', an `info` object, and
 // `errno` / `syscall` accessors that util.inspect shows as [Getter/Setter].
 
+const os = require('node:os');
 const util = require('node:util');
 
 let systemErrorMap; // errno -> [code, description], loaded on the first system error
@@ -266,7 +267,16 @@ function nullHandleError(property) {
   return new TypeError(`Cannot read properties of null (reading '${property}')`);
 }
 
+// The errnos lib/ produces itself (where libuv fails before any syscall), negative as libuv
+// returns them.
+const UV = {
+  ECANCELED: -os.constants.errno.ECANCELED,
+  EINVAL: -os.constants.errno.EINVAL,
+  EISCONN: -os.constants.errno.EISCONN,
+};
+
 module.exports = {
+  UV,
   codes,
   errnoException,
   exceptionWithHostPort,

@@ -16,12 +16,11 @@
 // of that datagram). The others are sent regardless. Without a callback, a lookup error is
 // emitted as 'error' (as send() does) and other failures only count in getStats().sendErrors.
 
-// Module bindings, not the globals: `process` and `Buffer` on globalThis are getters, run on every
-// use in the hot paths below.
+// A module binding, not the global: `process` on globalThis is a getter, run on every use.
 const process = require('node:process');
-const { Buffer } = require('node:buffer');
 const { isArrayBufferView } = require('node:util/types');
 
+const { BUFFER_TYPES, joinChunks, toBuffer, toBufferList } = require('./buffers');
 const sendQueue = require('./send-queue');
 const {
   codes: { ERR_INVALID_ARG_TYPE, ERR_SOCKET_DGRAM_IS_CONNECTED },
@@ -29,20 +28,11 @@ const {
 } = require('./errors');
 const { validateFunction, validatePort, validateString } = require('./validate');
 
-const BUFFER_TYPES = ['Buffer', 'TypedArray', 'DataView', 'string'];
-
-function toBuffer(chunk) {
-  if (typeof chunk === 'string') return Buffer.from(chunk);
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (isArrayBufferView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  return null;
-}
-
 function datagramOf(msg, name) {
   if (Array.isArray(msg)) {
-    const chunks = msg.map(toBuffer);
-    if (chunks.includes(null)) throw new ERR_INVALID_ARG_TYPE(name, BUFFER_TYPES, msg);
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    const chunks = toBufferList(msg);
+    if (chunks === null) throw new ERR_INVALID_ARG_TYPE(name, BUFFER_TYPES, msg);
+    return joinChunks(chunks);
   }
   const buf = toBuffer(msg);
   if (buf === null) throw new ERR_INVALID_ARG_TYPE(name, BUFFER_TYPES, msg);

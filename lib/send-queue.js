@@ -18,9 +18,9 @@
 // use in the hot paths below.
 const process = require('node:process');
 const native = require('./native');
-const { exceptionWithHostPort } = require('./errors');
+const { UV, exceptionWithHostPort } = require('./errors');
 
-const ECANCELED = -125;
+const { ECANCELED } = UV;
 
 const flushing = new Set(); // queues with datagrams this tick, in the order they got their first
 let flushScheduled = false;

@@ -32,6 +32,7 @@ const {
     ERR_SOCKET_DGRAM_NOT_CONNECTED,
     ERR_SOCKET_DGRAM_NOT_RUNNING,
   },
+  UV,
   errnoException,
   exceptionWithHostPort,
   nullHandleError,
@@ -47,6 +48,7 @@ const {
   validateUint32,
 } = require('./validate');
 const { Resolver, zoneAsLibuv } = require('./lookup');
+const { BUFFER_TYPES, joinChunks, toBuffer, toBufferList } = require('./buffers');
 const sendQueue = require('./send-queue');
 
 const { kernel } = sendQueue; // native calls that change kernel state: queued sends go first
@@ -58,10 +60,7 @@ const kState = Symbol('state symbol');
 const BindState = { UNBOUND: 0, BINDING: 1, BOUND: 2 };
 const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
 
-const EINVAL = -22;
-const EISCONN = -106;
-const EBADF = -9;
-const BUFFER_TYPES = ['Buffer', 'TypedArray', 'DataView', 'string'];
+const { EINVAL, EISCONN } = UV;
 const DRIVERS = { thread: native.DRIVER_THREAD, inline: native.DRIVER_INLINE };
 
 const udpSocketChannel = dc.channel('udp.socket');
@@ -610,19 +609,6 @@ function sliceBuffer(buffer, offset, length) {
   return Buffer.from(buffer.buffer, buffer.byteOffset + offset, length);
 }
 
-// The chunks of one datagram as Buffers, or null if one is not a string or a view.
-function toBufferList(list) {
-  const out = new Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const chunk = list[i];
-    if (typeof chunk === 'string') out[i] = Buffer.from(chunk);
-    else if (Buffer.isBuffer(chunk)) out[i] = chunk;
-    else if (!isArrayBufferView(chunk)) return null;
-    else out[i] = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  }
-  return out;
-}
-
 // Argument forms, as in the builtin:
 //   unconnected: send(buf, offset, length, port[, address][, cb]) / send(bufOrList, port[, address][, cb])
 //   connected:   send(buf, offset, length[, cb]) / send(bufOrList[, cb])
@@ -652,9 +638,9 @@ Socket.prototype.send = function (buffer, offset, length, port, address, callbac
 
   let list;
   if (!Array.isArray(buffer)) {
-    if (typeof buffer === 'string') list = [Buffer.from(buffer)];
-    else if (!isArrayBufferView(buffer)) throw new ERR_INVALID_ARG_TYPE('buffer', BUFFER_TYPES, buffer);
-    else list = [buffer];
+    const single = toBuffer(buffer);
+    if (single === null) throw new ERR_INVALID_ARG_TYPE('buffer', BUFFER_TYPES, buffer);
+    list = [single];
   } else if (!(list = toBufferList(buffer))) {
     throw new ERR_INVALID_ARG_TYPE('buffer list arguments', BUFFER_TYPES, buffer);
   }
@@ -699,7 +685,7 @@ function finishSend(ex, ip, socket, list, address, port, callback) {
     if (callback) process.nextTick(callback, refused);
     return;
   }
-  const datagram = list.length === 1 ? asBuffer(list[0]) : Buffer.concat(list);
+  const datagram = joinChunks(list);
   sendQueue.enqueueDatagram(state.sendQueue, datagram, ip, ip === null ? null : port,
     sendQueue.createRequest(callback, address, port));
 }
@@ -720,10 +706,6 @@ function destinationError(socket, ip, address, port) {
   if (!state.resolver.fits(ip)) err = EINVAL;
   else if (state.connectState === ConnectState.CONNECTED || state.fdConnected) err = EISCONN;
   return err === 0 ? null : exceptionWithHostPort(err, 'send', address, port);
-}
-
-function asBuffer(view) {
-  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
 // ---------------------------------------------------------------------------------------------
