@@ -1,12 +1,12 @@
 //! The Node host functions the drivers need and Neon does not wrap: a few Node-API calls
-//! (`napi_get_uv_event_loop`, callback scopes, `napi_fatal_exception`, env cleanup hooks) and
-//! libuv's poll and async handles. All of them are looked up at run time in the running node binary with
-//! `dlsym`, so the addon still loads (and the thread driver still works) where they are missing,
-//! and Rust tests link without Node.
+//! (`napi_get_uv_event_loop`, callback scopes, `napi_fatal_exception`, env cleanup hooks, a string
+//! read into a caller's buffer) and libuv's poll and async handles. All of them are looked up at
+//! run time in the running node binary with `dlsym`, so the addon still loads (and the thread
+//! driver still works) where they are missing, and Rust tests link without Node.
 //!
 //! Only ABI-stable libuv is used: the handle is allocated with `uv_handle_size(UV_POLL)`, and the
 //! only field touched is `data`, which libuv documents as the first member of every handle.
-//! All `unsafe` FFI of delivery into JS lives here.
+//! All `unsafe` FFI of delivery into JS lives here, and the string read of `send`.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
@@ -17,7 +17,7 @@ use once_cell::sync::OnceCell;
 use crate::sync::lock;
 
 pub type NapiEnv = *mut c_void;
-type NapiValue = *mut c_void;
+pub type NapiValue = *mut c_void;
 type NapiStatus = c_int;
 type UvLoop = c_void;
 type UvPoll = c_void;
@@ -40,6 +40,7 @@ struct Host {
     napi_close_handle_scope: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
     napi_create_object: unsafe extern "C" fn(NapiEnv, *mut NapiValue) -> NapiStatus,
     napi_create_string_utf8: unsafe extern "C" fn(NapiEnv, *const c_char, usize, *mut NapiValue) -> NapiStatus,
+    napi_get_value_string_utf8: unsafe extern "C" fn(NapiEnv, NapiValue, *mut c_char, usize, *mut usize) -> NapiStatus,
     napi_async_init: unsafe extern "C" fn(NapiEnv, NapiValue, NapiValue, *mut *mut c_void) -> NapiStatus,
     napi_open_callback_scope: unsafe extern "C" fn(NapiEnv, NapiValue, *mut c_void, *mut *mut c_void) -> NapiStatus,
     napi_close_callback_scope: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
@@ -90,6 +91,7 @@ impl Host {
             napi_close_handle_scope: resolve!(napi_close_handle_scope),
             napi_create_object: resolve!(napi_create_object),
             napi_create_string_utf8: resolve!(napi_create_string_utf8),
+            napi_get_value_string_utf8: resolve!(napi_get_value_string_utf8),
             napi_async_init: resolve!(napi_async_init),
             napi_open_callback_scope: resolve!(napi_open_callback_scope),
             napi_close_callback_scope: resolve!(napi_close_callback_scope),
@@ -107,6 +109,27 @@ impl Host {
             uv_unref: resolve!(uv_unref),
         })
     }
+}
+
+/// A JS string as UTF-8, read into `buf` (`napi_get_value_string_utf8`) instead of a new
+/// `String` as Neon's `JsString::value` makes. `None` when the string may not have fit (the
+/// caller then reads it the allocating way), or when Node-API refuses.
+///
+/// # Safety
+/// `env` must be the calling JS thread's env inside a JS call, and `value` a live handle of it.
+pub unsafe fn read_utf8(env: NapiEnv, value: NapiValue, buf: &mut [u8]) -> Option<&str> {
+    let host = host()?;
+    let mut written = 0usize;
+    if (host.napi_get_value_string_utf8)(env, value, buf.as_mut_ptr().cast(), buf.len(), &mut written) != NAPI_OK {
+        return None;
+    }
+    // Node writes at most `buf.len() - 1` bytes (then a NUL) and stops before a character that
+    // does not fit, which takes up to 4 bytes: only a string that ends further from the limit is
+    // known to be whole.
+    if written + 4 >= buf.len() {
+        return None;
+    }
+    std::str::from_utf8(buf.get(..written)?).ok()
 }
 
 /// What a loop handle calls on the JS thread when it fires, inside fresh scopes.

@@ -11,17 +11,15 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use neon::prelude::*;
-use neon::types::buffer::TypedArray;
-use socket2::SockAddr;
 
 use crate::addr::{self, Family};
-use crate::batch::Datagram;
 use crate::error;
 use crate::host::NapiEnv;
 use crate::reactor::{Mail, Reactor, UdpCore, RECV_ERROR_PEER};
 use crate::socket::{self, BindFlags, Membership, SockOpt};
 
 mod delivery;
+mod send;
 
 use delivery::{JsLoop, Spare, DISPATCH, KIND_RECV, KIND_RECV_STEP, KIND_SEND_DONE};
 
@@ -80,14 +78,6 @@ impl SocketBox {
 // ---- argument helpers ------------------------------------------------------------------------
 
 type Handle_<'a> = Handle<'a, JsBox<SocketBox>>;
-
-/// The elements of a JS array. Unlike `JsArray::to_vec`, every step returns an error instead of
-/// panicking when the env cannot run JS any more (a worker being terminated), which would
-/// otherwise abort the process.
-fn array_items<'a>(cx: &mut FunctionContext<'a>, array: Handle<'a, JsArray>) -> NeonResult<Vec<Handle<'a, JsValue>>> {
-    let length = array.get::<JsNumber, _, _>(cx, "length")?.value(cx) as u32;
-    (0..length).map(|i| array.get::<JsValue, _, _>(cx, i)).collect()
-}
 
 fn socket_arg<'a>(cx: &mut FunctionContext<'a>) -> NeonResult<Handle_<'a>> {
     cx.argument::<JsBox<SocketBox>>(0)
@@ -264,85 +254,6 @@ fn remote_address(mut cx: FunctionContext) -> JsResult<JsValue> {
     let socket = socket_arg(&mut cx)?;
     let result = socket.core.with_socket(|s, _| socket::peer_addr(s));
     address_object(&mut cx, result)
-}
-
-/// `send(handle, bufs, dests, destIndex, results)`: see lib/native.js.
-fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
-    let socket = socket_arg(&mut cx)?;
-    let bufs = cx.argument::<JsArray>(1)?;
-    let bufs = array_items(&mut cx, bufs)?;
-    let dests = cx.argument::<JsValue>(2)?;
-    let dest_index = cx.argument::<JsValue>(3)?;
-    let mut results_array = cx.argument::<JsInt32Array>(4)?;
-    let count = bufs.len();
-    if results_array.as_slice(&cx).len() < count {
-        return cx.throw_range_error("results array is shorter than the batch");
-    }
-    let Some(family) = socket.core.family() else {
-        return int_result(&mut cx, error::EBADF);
-    };
-
-    let payloads: Vec<Handle<JsTypedArray<u8>>> =
-        bufs.into_iter().map(|b| b.downcast_or_throw(&mut cx)).collect::<NeonResult<_>>()?;
-    let (addresses, dest_index) = if dests.is_a::<JsNull, _>(&mut cx) || dests.is_a::<JsUndefined, _>(&mut cx) {
-        (Vec::new(), None)
-    } else {
-        let dests = dests.downcast_or_throw::<JsArray, _>(&mut cx)?;
-        let dests = array_items(&mut cx, dests)?;
-        let dest_index = dest_index.downcast_or_throw::<JsTypedArray<u32>, _>(&mut cx)?;
-        match parse_destinations(&mut cx, &dests, family)? {
-            Ok(addresses) => (addresses, Some(dest_index)),
-            Err(errno) => return int_result(&mut cx, errno),
-        }
-    };
-
-    let mut results = Vec::with_capacity(count);
-    let sent = {
-        let index = dest_index.as_ref().map(|d| d.as_slice(&cx));
-        if let Some(index) = index {
-            if index.len() < count || index[..count].iter().any(|&d| d as usize >= addresses.len()) {
-                return cx.throw_range_error("destIndex must name a destination for every datagram");
-            }
-        }
-        let datagrams: Vec<Datagram> = payloads
-            .iter()
-            .enumerate()
-            .map(|(i, payload)| Datagram {
-                payload: payload.as_slice(&cx),
-                dest: index.map(|index| &addresses[index[i] as usize]),
-            })
-            .collect();
-        socket.core.send(&datagrams, &mut results)
-    };
-    match sent {
-        Ok(finished) => {
-            results_array.as_mut_slice(&mut cx)[..finished].copy_from_slice(&results[..finished]);
-            int_result(&mut cx, finished as i32)
-        }
-        Err(errno) => int_result(&mut cx, errno),
-    }
-}
-
-/// The flush's distinct destinations, flat `[ip, port, ...]` as lib/ deduplicated them: each
-/// string is read and parsed once per flush, whatever the number of datagrams. A malformed
-/// literal fails the whole flush with EINVAL (lib/ sends only literals it resolved).
-fn parse_destinations<'a>(
-    cx: &mut FunctionContext<'a>,
-    flat: &[Handle<'a, JsValue>],
-    family: Family,
-) -> NeonResult<Result<Vec<SockAddr>, i32>> {
-    let mut addresses = Vec::with_capacity(flat.len() / 2);
-    for pair in flat.chunks(2) {
-        let [ip, port] = pair else { return cx.throw_range_error("dests must hold [ip, port] pairs") };
-        let port = port.downcast_or_throw::<JsNumber, _>(cx)?.value(cx);
-        if port.fract() != 0.0 || !(0.0..=65535.0).contains(&port) {
-            return cx.throw_range_error("port must be an integer in 0..=65535");
-        }
-        let text = ip.downcast_or_throw::<JsString, _>(cx)?.value(cx);
-        let Ok(addr) = parse_addr(&text, port as u16, family) else { return Ok(Err(error::EINVAL)) };
-        addresses.push(SockAddr::from(addr));
-    }
-    Ok(Ok(addresses))
 }
 
 /// Bytes held by the reactor, not yet given to the kernel.
@@ -563,7 +474,7 @@ pub fn register(cx: &mut ModuleContext) -> NeonResult<()> {
     cx.export_function("disconnect", disconnect)?;
     cx.export_function("localAddress", local_address)?;
     cx.export_function("remoteAddress", remote_address)?;
-    cx.export_function("send", send)?;
+    cx.export_function("send", send::send)?;
     cx.export_function("sendQueueSize", send_queue_size)?;
     cx.export_function("sendQueueCount", send_queue_count)?;
     cx.export_function("setOption", set_option)?;
