@@ -11,6 +11,8 @@ use std::os::fd::RawFd;
 
 use socket2::SockAddr;
 
+use crate::socket;
+
 /// Datagrams read by one `recvmmsg`. 64 keeps the arena at 4 MiB of address space (touched only
 /// as far as datagrams reach) while amortising the syscall well past the point of diminishing
 /// returns on loopback (chosen by measurement: 32 and 64 were within noise, 16 was slower).
@@ -75,24 +77,8 @@ fn disable_gso() {
     GSO_ENABLED.store(false, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Sets an integer socket option (what setsockopt takes for every flag here).
-fn set_int_option(fd: RawFd, level: libc::c_int, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: `value` is a c_int that outlives the call and its exact size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            option,
-            &value as *const libc::c_int as *const libc::c_void,
-            mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
+/// The value that switches on each of the flag options set here.
+const ON: libc::c_int = 1;
 
 /// Whether an A/B switch such as TURBO_DGRAM_GSO is set to `off` (or `0`).
 fn switched_off(variable: &str) -> bool {
@@ -105,10 +91,10 @@ pub fn enable_receive_info(fd: RawFd, ipv6: bool, pktinfo: bool, timestamps: boo
     if pktinfo {
         let (level, option) =
             if ipv6 { (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO) } else { (libc::IPPROTO_IP, libc::IP_PKTINFO) };
-        set_int_option(fd, level, option, 1)?;
+        socket::set_raw_option(fd, level, option, &ON)?;
     }
     if timestamps {
-        set_int_option(fd, libc::SOL_SOCKET, SO_TIMESTAMPNS, 1)?;
+        socket::set_raw_option(fd, libc::SOL_SOCKET, SO_TIMESTAMPNS, &ON)?;
     }
     Ok(())
 }
@@ -119,7 +105,7 @@ pub fn enable_receive_info(fd: RawFd, ipv6: bool, pktinfo: bool, timestamps: boo
 pub fn enable_receive_offloads(fd: RawFd) {
     static GRO_ENABLED: once_cell::sync::Lazy<bool> = once_cell::sync::Lazy::new(|| !switched_off("TURBO_DGRAM_GRO"));
     if *GRO_ENABLED {
-        let _ = set_int_option(fd, SOL_UDP, UDP_GRO, 1);
+        let _ = socket::set_raw_option(fd, SOL_UDP, UDP_GRO, &ON);
     }
 }
 
@@ -349,18 +335,6 @@ fn socket_error_pending(fd: RawFd) -> bool {
     ready > 0 && pollfd.revents & libc::POLLERR != 0
 }
 
-/// The socket's pending error (SO_ERROR), consumed as a send would consume it; `None` if the
-/// kernel would not say.
-pub fn take_socket_error(fd: RawFd) -> Option<i32> {
-    let mut errno: libc::c_int = 0;
-    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `errno` is a c_int the kernel writes at most `len` bytes of.
-    let rc = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut errno as *mut libc::c_int as *mut libc::c_void, &mut len)
-    };
-    (rc == 0).then_some(errno)
-}
-
 /// Sends `datagrams` in order with `sendmmsg` until the kernel would block (see
 /// `send_with_policy`), grouping them as freely as an unconnected socket allows.
 pub fn send_until_blocked(fd: RawFd, datagrams: &[Datagram], results: &mut Vec<i32>) -> usize {
@@ -446,7 +420,7 @@ fn gso_run(datagrams: &[Datagram], iovecs_left: usize) -> usize {
     while run < limit.min(datagrams.len()) {
         let next = &datagrams[run];
         let len = next.payload.len();
-        if len == 0 || len > size || total + len > GSO_MAX_BYTES || !same_destination(first.dest, next.dest) {
+        if len == 0 || len > size || total + len > GSO_MAX_BYTES || first.dest != next.dest {
             break;
         }
         run += 1;
@@ -456,26 +430,6 @@ fn gso_run(datagrams: &[Datagram], iovecs_left: usize) -> usize {
         }
     }
     run
-}
-
-fn same_destination(a: Option<&SockAddr>, b: Option<&SockAddr>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => std::ptr::eq(a, b) || a.as_storage_bytes() == b.as_storage_bytes(),
-        _ => false,
-    }
-}
-
-/// The bytes of a `SockAddr` that identify it (family, port, address, scope).
-trait StorageBytes {
-    fn as_storage_bytes(&self) -> &[u8];
-}
-
-impl StorageBytes for SockAddr {
-    fn as_storage_bytes(&self) -> &[u8] {
-        // SAFETY: `as_ptr` points at storage of at least `len` initialised bytes owned by self.
-        unsafe { std::slice::from_raw_parts(self.as_ptr() as *const u8, self.len() as usize) }
-    }
 }
 
 /// The storage one `sendmmsg` points into, kept per thread: zeroing 16 KiB of headers for every
@@ -722,7 +676,7 @@ mod tests {
         let mut results = Vec::new();
         send_with_policy(tx.as_raw_fd(), &datagrams, &mut results, SendPolicy::FirstAlone);
         assert_eq!(results, vec![8, -libc::EMSGSIZE]);
-        assert_eq!(take_socket_error(tx.as_raw_fd()), Some(libc::ECONNREFUSED));
+        assert_eq!(tx.take_error().unwrap().and_then(|e| e.raw_os_error()), Some(libc::ECONNREFUSED));
     }
 
     #[test]

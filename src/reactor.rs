@@ -555,9 +555,8 @@ impl UdpCore {
         if !std::mem::take(&mut mail.check_error) {
             return;
         }
-        let pending = self.with_socket(|socket, _| Ok(batch::take_socket_error(socket.as_raw_fd()))).ok().flatten();
-        if let Some(errno) = pending.filter(|&e| e != 0) {
-            mail.push_recv_error(-errno);
+        if let Ok(Some(pending)) = self.with_socket(|socket, _| socket.take_error()) {
+            mail.push_recv_error(error::to_errno(&pending));
         }
     }
 

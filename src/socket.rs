@@ -6,7 +6,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
 
 use crate::addr::Family;
 
@@ -320,50 +320,31 @@ fn source_membership_v6(
         Membership::Join => libc::MCAST_JOIN_SOURCE_GROUP,
         Membership::Leave => libc::MCAST_LEAVE_SOURCE_GROUP,
     };
-    let to_storage = |ip: Ipv6Addr| -> libc::sockaddr_storage {
-        let sa = SockAddr::from(SocketAddr::new(IpAddr::V6(ip), 0));
-        // SAFETY: sockaddr_storage is plain data; SockAddr's storage is at least as large as
-        // sockaddr_in6 and we copy exactly its length.
-        unsafe {
-            let mut storage: libc::sockaddr_storage = std::mem::zeroed();
-            std::ptr::copy_nonoverlapping(
-                sa.as_ptr() as *const u8,
-                &mut storage as *mut _ as *mut u8,
-                sa.len() as usize,
-            );
-            storage
-        }
-    };
-    let req = GroupSourceReq {
-        gsr_interface: index,
-        gsr_group: to_storage(group),
-        gsr_source: to_storage(source),
-    };
-    // SAFETY: `req` has the kernel's `struct group_source_req` layout (see GroupSourceReq) and its
-    // exact size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IPV6,
-            option,
-            &req as *const GroupSourceReq as *const libc::c_void,
-            std::mem::size_of::<GroupSourceReq>() as libc::socklen_t,
-        )
-    };
+    let storage = |ip: Ipv6Addr| SockAddr::from(SocketAddr::new(IpAddr::V6(ip), 0)).as_storage();
+    let req = GroupSourceReq { gsr_interface: index, gsr_group: storage(group), gsr_source: storage(source) };
+    set_raw_option(socket.as_raw_fd(), libc::IPPROTO_IPV6, option, &req)
+}
+
+/// `struct group_source_req` from <linux/in.h>: the interface index, then two
+/// `sockaddr_storage` (8-byte aligned, so 4 bytes of padding follow the index on 64-bit).
+/// socket2's `SockAddrStorage` is `repr(transparent)` over `sockaddr_storage`.
+#[repr(C)]
+struct GroupSourceReq {
+    gsr_interface: u32,
+    gsr_group: SockAddrStorage,
+    gsr_source: SockAddrStorage,
+}
+
+/// setsockopt(2) for the options socket2 has no setter for: `value` is what the option takes.
+pub(crate) fn set_raw_option<T>(fd: RawFd, level: libc::c_int, option: libc::c_int, value: &T) -> io::Result<()> {
+    let len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: the kernel reads exactly `len` bytes from `value`, which outlives the call.
+    let rc = unsafe { libc::setsockopt(fd, level, option, (value as *const T).cast(), len) };
     if rc == 0 {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
     }
-}
-
-/// `struct group_source_req` from <linux/in.h>: the interface index, then two
-/// `sockaddr_storage` (8-byte aligned, so 4 bytes of padding follow the index on 64-bit).
-#[repr(C)]
-struct GroupSourceReq {
-    gsr_interface: u32,
-    gsr_group: libc::sockaddr_storage,
-    gsr_source: libc::sockaddr_storage,
 }
 
 #[cfg(test)]
@@ -439,6 +420,24 @@ mod tests {
         let source: IpAddr = "127.0.0.1".parse().unwrap();
         source_membership(&socket, Membership::Join, source, group, lo).unwrap();
         source_membership(&socket, Membership::Leave, source, group, lo).unwrap();
+    }
+
+    #[test]
+    fn ipv6_source_membership_reaches_the_kernel_whole() {
+        // The kernel reads every field of the group_source_req: the pair joined once is known
+        // (net/ipv6/mcast.c answers a second join of it with EADDRNOTAVAIL), and an interface
+        // index that names no interface is ENODEV.
+        let socket = bind_udp("[::]:0".parse().unwrap(), BindFlags::default()).unwrap();
+        let group: IpAddr = "ff3e::4321".parse().unwrap();
+        let source: IpAddr = "::1".parse().unwrap();
+        let lo = crate::addr::parse_ip("::%lo", Family::V6);
+        source_membership(&socket, Membership::Join, source, group, lo).unwrap();
+        let again = source_membership(&socket, Membership::Join, source, group, lo).unwrap_err();
+        assert_eq!(again.raw_os_error(), Some(libc::EADDRNOTAVAIL));
+        source_membership(&socket, Membership::Leave, source, group, lo).unwrap();
+        let nowhere = Some(("::".parse().unwrap(), 999_999));
+        let err = source_membership(&socket, Membership::Join, source, group, nowhere).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENODEV));
     }
 
     #[test]
