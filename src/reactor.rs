@@ -81,9 +81,10 @@ pub struct Mail {
 /// The peer index that marks a receive error in `Mail::meta`.
 pub const RECV_ERROR_PEER: u32 = u32::MAX;
 
-/// Peers compared one by one before a new table entry is made; beyond it a repeated peer simply
-/// gets another entry (JS then builds its string once more, which is still once per batch).
-const PEER_SCAN: usize = 32;
+/// Entries of a batch's peer or local-address table compared one by one before a new entry is
+/// made; beyond it a repeated address simply gets another entry (JS then builds its string once
+/// more, which is still once per batch).
+const TABLE_SCAN: usize = 32;
 
 impl Mail {
     pub fn is_empty(&self) -> bool {
@@ -102,16 +103,7 @@ impl Mail {
 
     fn push_info(&mut self, message: &RecvMessage) {
         let (ifindex, local) = match message.local {
-            Some((ip, ifindex)) => {
-                let index = match self.locals.iter().position(|known| *known == ip) {
-                    Some(index) => index,
-                    None => {
-                        self.locals.push(ip);
-                        self.locals.len() - 1
-                    }
-                };
-                (ifindex, index as u32)
-            }
+            Some((ip, ifindex)) => (ifindex, table_index(&mut self.locals, ip)),
             None => (u32::MAX, u32::MAX),
         };
         let (sec, nsec) = match message.timestamp {
@@ -122,28 +114,29 @@ impl Mail {
     }
 
     fn push_datagram(&mut self, payload: &[u8], peer: SocketAddr) {
-        let index = self.peer_index(peer);
+        let index = table_index(&mut self.peers, peer);
         self.data.extend_from_slice(payload);
         self.meta.push(payload.len() as u32);
         self.meta.push(index);
-    }
-
-    fn peer_index(&mut self, peer: SocketAddr) -> u32 {
-        // Most batches come from one or a few peers: look at the newest entries first.
-        let scan = self.peers.iter().enumerate().rev().take(PEER_SCAN);
-        for (index, known) in scan {
-            if *known == peer {
-                return index as u32;
-            }
-        }
-        self.peers.push(peer);
-        (self.peers.len() - 1) as u32
     }
 
     fn push_recv_error(&mut self, errno: i32) {
         self.meta.push(errno.unsigned_abs());
         self.meta.push(RECV_ERROR_PEER);
     }
+}
+
+/// The index of `entry` in a batch's table (of peers, of local addresses), adding it when it is
+/// not among the newest TABLE_SCAN entries: most batches come from one or a few peers and arrive
+/// on one or a few addresses, so the newest entries are looked at first.
+fn table_index<T: PartialEq>(table: &mut Vec<T>, entry: T) -> u32 {
+    for (index, known) in table.iter().enumerate().rev().take(TABLE_SCAN) {
+        if *known == entry {
+            return index as u32;
+        }
+    }
+    table.push(entry);
+    (table.len() - 1) as u32
 }
 
 struct Mailbox {
@@ -160,6 +153,15 @@ struct Mailbox {
 /// Mail beyond which the reactor pauses reading a socket until JS takes it: half the cap, so
 /// that one more `recvmmsg` (64 datagrams, more with GRO) still fits in most cases.
 const PAUSE_AT_BYTES: usize = PENDING_CAP_BYTES / 2;
+
+impl Mailbox {
+    /// Marks the mailbox paused when it holds PAUSE_AT_BYTES or more; returns whether it does.
+    fn pause_if_full(&mut self) -> bool {
+        let full = self.mail.data.len() >= PAUSE_AT_BYTES;
+        self.paused |= full;
+        full
+    }
+}
 
 /// A datagram the kernel refused with EAGAIN, kept until the socket is writable.
 struct Queued {
@@ -521,9 +523,7 @@ impl UdpCore {
             if wake {
                 mailbox.in_flight = true;
             }
-            let full = mailbox.mail.data.len() >= PAUSE_AT_BYTES;
-            mailbox.paused |= full;
-            (wake, full)
+            (wake, mailbox.pause_if_full())
         };
         if wake && !self.is_closed() {
             self.notify.notify(self);
@@ -533,10 +533,9 @@ impl UdpCore {
 
     /// Whether the reactor must not read now: the mailbox is too full (then marked paused, under
     /// the same lock `take_mail` checks, so the resume cannot be missed), or it is paused already.
-    fn pause_if_full(&self) -> bool {
+    fn must_not_read(&self) -> bool {
         let mut mailbox = lock(&self.mailbox);
-        let full = mailbox.mail.data.len() >= PAUSE_AT_BYTES;
-        mailbox.paused |= full;
+        mailbox.pause_if_full();
         mailbox.paused
     }
 
@@ -571,7 +570,7 @@ impl UdpCore {
         let Some(bound) = io.as_ref() else { return (ReadOutcome::Drained, 0) };
         let fd = bound.socket.as_raw_fd();
         let (mut errors, mut messages) = (0, 0);
-        if self.pause_if_full() {
+        if self.must_not_read() {
             return (ReadOutcome::Drained, 0);
         }
         while messages < limit {
@@ -983,6 +982,21 @@ mod tests {
 
     fn datagram(payload: &[u8]) -> Datagram<'_> {
         Datagram { payload, dest: None }
+    }
+
+    #[test]
+    fn a_table_entry_is_found_among_the_newest_and_added_again_beyond_them() {
+        let mut table = Vec::new();
+        assert_eq!(table_index(&mut table, 7), 0);
+        assert_eq!(table_index(&mut table, 8), 1);
+        assert_eq!(table_index(&mut table, 7), 0);
+        for n in 100..100 + TABLE_SCAN as u32 {
+            table_index(&mut table, n);
+        }
+        // 7 is older than the scan now: it gets a second entry, which later lookups find.
+        let again = table_index(&mut table, 7);
+        assert_eq!(again as usize, table.len() - 1);
+        assert_eq!(table_index(&mut table, 7), again);
     }
 
     #[test]

@@ -252,22 +252,14 @@ pub fn membership(
 ) -> io::Result<()> {
     match group {
         IpAddr::V4(group) => {
-            let iface = match iface {
-                Some((IpAddr::V4(v4), _)) => v4,
-                Some(_) => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
-                None => Ipv4Addr::UNSPECIFIED,
-            };
+            let iface = iface_v4(iface)?;
             match how {
                 Membership::Join => socket.join_multicast_v4(&group, &iface),
                 Membership::Leave => socket.leave_multicast_v4(&group, &iface),
             }
         }
         IpAddr::V6(group) => {
-            let index = match iface {
-                Some((IpAddr::V6(_), scope)) => scope,
-                Some(_) => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
-                None => 0,
-            };
+            let index = iface_v6(iface)?;
             match how {
                 Membership::Join => socket.join_multicast_v6(&group, index),
                 Membership::Leave => socket.leave_multicast_v6(&group, index),
@@ -287,25 +279,34 @@ pub fn source_membership(
 ) -> io::Result<()> {
     match (source, group) {
         (IpAddr::V4(source), IpAddr::V4(group)) => {
-            let iface = match iface {
-                Some((IpAddr::V4(v4), _)) => v4,
-                Some(_) => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
-                None => Ipv4Addr::UNSPECIFIED,
-            };
+            let iface = iface_v4(iface)?;
             match how {
                 Membership::Join => socket.join_ssm_v4(&source, &group, &iface),
                 Membership::Leave => socket.leave_ssm_v4(&source, &group, &iface),
             }
         }
-        (IpAddr::V6(source), IpAddr::V6(group)) => {
-            let index = match iface {
-                Some((IpAddr::V6(_), scope)) => scope,
-                Some(_) => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
-                None => 0,
-            };
-            source_membership_v6(socket, how, source, group, index)
-        }
+        (IpAddr::V6(source), IpAddr::V6(group)) => source_membership_v6(socket, how, source, group, iface_v6(iface)?),
         _ => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+    }
+}
+
+/// The interface of an IPv4 membership: its address (none: the kernel chooses). An address of
+/// the other family is EINVAL, as libuv answers when it cannot parse it as this one.
+fn iface_v4(iface: Option<(IpAddr, u32)>) -> io::Result<Ipv4Addr> {
+    match iface {
+        Some((IpAddr::V4(v4), _)) => Ok(v4),
+        Some(_) => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        None => Ok(Ipv4Addr::UNSPECIFIED),
+    }
+}
+
+/// The interface of an IPv6 membership: the scope id of an IPv6 address names it (none, or no
+/// scope: index 0, the kernel chooses). An address of the other family is EINVAL.
+fn iface_v6(iface: Option<(IpAddr, u32)>) -> io::Result<u32> {
+    match iface {
+        Some((IpAddr::V6(_), scope)) => Ok(scope),
+        Some(_) => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        None => Ok(0),
     }
 }
 

@@ -86,10 +86,15 @@ fn socket_arg<'a>(cx: &mut FunctionContext<'a>) -> NeonResult<Handle_<'a>> {
 /// A whole number in `0..=max`, or a RangeError: these come from lib/, which validated them.
 fn uint_arg(cx: &mut FunctionContext, index: usize, max: u32) -> NeonResult<u32> {
     let value = cx.argument::<JsNumber>(index)?.value(cx);
-    if value.fract() != 0.0 || !(0.0..=max as f64).contains(&value) {
-        return cx.throw_range_error(format!("argument {index} must be an integer in 0..={max}"));
+    match whole_number(value, max) {
+        Some(value) => Ok(value),
+        None => cx.throw_range_error(format!("argument {index} must be an integer in 0..={max}")),
     }
-    Ok(value as u32)
+}
+
+/// `value` if it is a whole number in `0..=max` (NaN and infinities are not).
+fn whole_number(value: f64, max: u32) -> Option<u32> {
+    (value.fract() == 0.0 && (0.0..=max as f64).contains(&value)).then_some(value as u32)
 }
 
 fn int_result<'a>(cx: &mut FunctionContext<'a>, status: i32) -> JsResult<'a, JsNumber> {

@@ -16,7 +16,7 @@ use neon::prelude::*;
 use neon::types::buffer::TypedArray;
 use socket2::SockAddr;
 
-use super::SocketBox;
+use super::{whole_number, SocketBox};
 use crate::addr::{self, Family};
 use crate::batch::Datagram;
 use crate::error;
@@ -149,9 +149,9 @@ fn parse_destinations<'a>(
     for pair in flat.chunks(2) {
         let [ip, port] = pair else { return cx.throw_range_error("dests must hold [ip, port] pairs") };
         let port = port.downcast_or_throw::<JsNumber, _>(cx)?.value(cx);
-        if port.fract() != 0.0 || !(0.0..=65535.0).contains(&port) {
+        let Some(port) = whole_number(port, u16::MAX as u32) else {
             return cx.throw_range_error("port must be an integer in 0..=65535");
-        }
+        };
         let ip = ip.downcast_or_throw::<JsString, _>(cx)?;
         let Some(addr) = parse_ip_string(cx, ip, port as u16, family) else { return Ok(Err(error::EINVAL)) };
         addresses.push(SockAddr::from(addr));
