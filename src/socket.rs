@@ -65,7 +65,8 @@ pub fn bind_socket(socket: &Socket, addr: SocketAddr, flags: BindFlags) -> io::R
     socket.bind(&SockAddr::from(addr))
 }
 
-/// A new socket for `addr`'s family, bound to it.
+/// A new socket for `addr`'s family, bound to it (for the tests: `UdpCore::bind` keeps the fd
+/// of a failed bind, so it runs `new_udp` and `bind_socket` itself).
 pub fn bind_udp(addr: SocketAddr, flags: BindFlags) -> io::Result<Socket> {
     let socket = new_udp(Family::of(&addr))?;
     bind_socket(&socket, addr, flags)?;

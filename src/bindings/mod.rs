@@ -160,13 +160,10 @@ fn bind(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let flags = BindFlags::from_bits(uint_arg(&mut cx, 3, u32::MAX)?);
     let family = socket.core.family().unwrap_or(socket.family.get());
     let bound = parse_addr(&ip, port, family).and_then(|addr| socket.core.bind(addr, flags, &socket.reactor()?));
-    match bound {
-        Ok(()) => {
-            socket.started();
-            int_result(&mut cx, 0)
-        }
-        Err(errno) => int_result(&mut cx, errno),
+    if bound.is_ok() {
+        socket.started();
     }
+    int_result(&mut cx, error::status(bound))
 }
 
 fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
@@ -186,51 +183,35 @@ fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
             errno
         })
     });
-    match adopted {
-        Ok(()) => {
-            socket.started();
-            int_result(&mut cx, 0)
-        }
-        Err(errno) => int_result(&mut cx, errno),
+    if adopted.is_ok() {
+        socket.started();
     }
+    int_result(&mut cx, error::status(adopted))
 }
 
 fn connect(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
     let ip = cx.argument::<JsString>(1)?.value(&mut cx);
     let port = uint_arg(&mut cx, 2, u16::MAX as u32)? as u16;
-    let status = socket
-        .core
-        .with_socket(|s, family| {
-            let addr = parse_addr(&ip, port, family).map_err(std::io::Error::from_raw_os_error_neg)?;
-            socket::connect(s, addr)
-        })
-        .err()
-        .unwrap_or(0);
-    if status == 0 {
+    // Without an fd the answer is EBADF, whatever the address.
+    let Some(family) = socket.core.family() else {
+        return int_result(&mut cx, error::EBADF);
+    };
+    let connected = parse_addr(&ip, port, family)
+        .and_then(|addr| socket.core.with_socket(|s, _| socket::connect(s, addr)));
+    if connected.is_ok() {
         socket.core.set_connected(true);
     }
-    int_result(&mut cx, status)
-}
-
-/// `io::Error` from our negative errno convention.
-trait FromNegErrno {
-    fn from_raw_os_error_neg(errno: i32) -> std::io::Error;
-}
-
-impl FromNegErrno for std::io::Error {
-    fn from_raw_os_error_neg(errno: i32) -> std::io::Error {
-        std::io::Error::from_raw_os_error(-errno)
-    }
+    int_result(&mut cx, error::status(connected))
 }
 
 fn disconnect(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
-    let status = socket.core.with_socket(|s, _| socket::disconnect(s)).err().unwrap_or(0);
-    if status == 0 {
+    let disconnected = socket.core.with_socket(|s, _| socket::disconnect(s));
+    if disconnected.is_ok() {
         socket.core.set_connected(false);
     }
-    int_result(&mut cx, status)
+    int_result(&mut cx, error::status(disconnected))
 }
 
 fn address_object<'a>(cx: &mut FunctionContext<'a>, result: Result<SocketAddr, i32>) -> JsResult<'a, JsValue> {
@@ -287,8 +268,8 @@ fn set_option(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
     let opt = sock_opt(&mut cx, 1)?;
     let value = uint_arg(&mut cx, 2, u32::MAX)?;
-    let status = socket.core.with_socket(|s, family| socket::set_option(s, family, opt, value)).err().unwrap_or(0);
-    int_result(&mut cx, status)
+    let set = socket.core.with_socket(|s, family| socket::set_option(s, family, opt, value));
+    int_result(&mut cx, error::status(set))
 }
 
 fn get_option(mut cx: FunctionContext) -> JsResult<JsNumber> {
@@ -319,14 +300,12 @@ fn set_multicast_interface(mut cx: FunctionContext) -> JsResult<JsNumber> {
     if socket.core.family().is_none() {
         return int_result(&mut cx, error::EBADF);
     }
-    let status = match iface_arg(&mut cx, 1)? {
-        Ok(Some((ip, scope))) => {
-            socket.core.with_socket(|s, _| socket::set_multicast_interface(s, ip, scope)).err().unwrap_or(0)
-        }
-        Ok(None) => error::EINVAL,
-        Err(errno) => errno,
+    let set = match iface_arg(&mut cx, 1)? {
+        Ok(Some((ip, scope))) => socket.core.with_socket(|s, _| socket::set_multicast_interface(s, ip, scope)),
+        Ok(None) => Err(error::EINVAL),
+        Err(errno) => Err(errno),
     };
-    int_result(&mut cx, status)
+    int_result(&mut cx, error::status(set))
 }
 
 fn membership_kind(cx: &mut FunctionContext, index: usize) -> NeonResult<Membership> {
@@ -342,14 +321,12 @@ fn membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
         return int_result(&mut cx, error::EBADF);
     }
     let iface = iface_arg(&mut cx, 3)?;
-    let status = match (addr::parse_any_ip(&group), iface) {
-        (Some((group, _)), Ok(iface)) => {
-            socket.core.with_socket(|s, _| socket::membership(s, how, group, iface)).err().unwrap_or(0)
-        }
-        (None, _) => error::EINVAL,
-        (_, Err(errno)) => errno,
+    let changed = match (addr::parse_any_ip(&group), iface) {
+        (Some((group, _)), Ok(iface)) => socket.core.with_socket(|s, _| socket::membership(s, how, group, iface)),
+        (None, _) => Err(error::EINVAL),
+        (_, Err(errno)) => Err(errno),
     };
-    int_result(&mut cx, status)
+    int_result(&mut cx, error::status(changed))
 }
 
 fn source_membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
@@ -361,24 +338,22 @@ fn source_membership(mut cx: FunctionContext) -> JsResult<JsNumber> {
         return int_result(&mut cx, error::EBADF);
     }
     let iface = iface_arg(&mut cx, 4)?;
-    let status = match (addr::parse_any_ip(&source), addr::parse_any_ip(&group), iface) {
-        (Some((source, _)), Some((group, _)), Ok(iface)) => socket
-            .core
-            .with_socket(|s, _| socket::source_membership(s, how, source, group, iface))
-            .err()
-            .unwrap_or(0),
-        (_, _, Err(errno)) => errno,
-        _ => error::EINVAL,
+    let changed = match (addr::parse_any_ip(&source), addr::parse_any_ip(&group), iface) {
+        (Some((source, _)), Some((group, _)), Ok(iface)) => {
+            socket.core.with_socket(|s, _| socket::source_membership(s, how, source, group, iface))
+        }
+        (_, _, Err(errno)) => Err(errno),
+        _ => Err(error::EINVAL),
     };
-    int_result(&mut cx, status)
+    int_result(&mut cx, error::status(changed))
 }
 
 /// `setReceiveInfo(handle, flags)`: RECV_INFO_PKTINFO | RECV_INFO_TIMESTAMP (the extras).
 fn set_receive_info(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
     let flags = uint_arg(&mut cx, 1, 3)?;
-    let status = socket.core.enable_receive_info(flags & 1 != 0, flags & 2 != 0).err().unwrap_or(0);
-    int_result(&mut cx, status)
+    let enabled = socket.core.enable_receive_info(flags & 1 != 0, flags & 2 != 0);
+    int_result(&mut cx, error::status(enabled))
 }
 
 fn set_ref(mut cx: FunctionContext, wants_ref: bool) -> JsResult<JsUndefined> {
