@@ -51,6 +51,7 @@ struct Host {
     uv_handle_size: unsafe extern "C" fn(c_int) -> usize,
     uv_poll_init: unsafe extern "C" fn(*mut UvLoop, *mut UvPoll, c_int) -> c_int,
     uv_poll_start: unsafe extern "C" fn(*mut UvPoll, c_int, UvPollCb) -> c_int,
+    uv_poll_stop: unsafe extern "C" fn(*mut UvPoll) -> c_int,
     uv_async_init: unsafe extern "C" fn(*mut UvLoop, *mut c_void, UvAsyncCb) -> c_int,
     uv_async_send: unsafe extern "C" fn(*mut c_void) -> c_int,
     uv_close: unsafe extern "C" fn(*mut c_void, UvCloseCb),
@@ -102,6 +103,7 @@ impl Host {
             uv_handle_size: resolve!(uv_handle_size),
             uv_poll_init: resolve!(uv_poll_init),
             uv_poll_start: resolve!(uv_poll_start),
+            uv_poll_stop: resolve!(uv_poll_stop),
             uv_async_init: resolve!(uv_async_init),
             uv_async_send: resolve!(uv_async_send),
             uv_close: resolve!(uv_close),
@@ -232,6 +234,26 @@ impl LoopHandle {
         // SAFETY: `state` lives until the handle's close callback, which runs only after the
         // env's teardown; the JS thread (the only caller) runs no JS after that.
         unsafe { (*self.state).sender.clone() }
+    }
+
+    /// Starts or stops a poll handle watching its fd; returns whether libuv agreed. A stopped
+    /// handle never fires and, like any inactive handle, does not keep the loop alive.
+    pub fn set_watching(&self, watching: bool) -> bool {
+        let Some(host) = host() else { return false };
+        // SAFETY: as in `sender`; a closed handle is not touched. Only poll handles are made
+        // with `Readable`, and only those have `on_poll` as their callback.
+        unsafe {
+            let state = &*self.state;
+            if state.closed || state.sender.is_some() {
+                return false;
+            }
+            let status = if watching {
+                (host.uv_poll_start)(state.handle, UV_READABLE, on_poll)
+            } else {
+                (host.uv_poll_stop)(state.handle)
+            };
+            status == 0
+        }
     }
 
     /// Whether the handle keeps the event loop alive.

@@ -3,13 +3,15 @@
 //! Layout (see DESIGN.md): `bindings` is the only module that knows Neon; `reactor` owns
 //! readiness and delivery; `socket` creates sockets and sets options; `batch` holds the
 //! recvmmsg/sendmmsg `unsafe`; `host` the libuv/Node-API FFI of the inline driver; `addr` and
-//! `error` convert addresses and errors; `sync` has the lock helpers.
+//! `error` convert addresses and errors; `moderation` decides when a driver pauses to gather a
+//! batch; `sync` has the lock helpers.
 
 pub mod addr;
 pub mod batch;
 mod bindings;
 pub mod error;
 mod host;
+mod moderation;
 pub mod reactor;
 pub mod socket;
 mod sync;

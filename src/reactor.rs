@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
@@ -25,6 +25,7 @@ use socket2::{SockAddr, Socket};
 use crate::addr::Family;
 use crate::batch::{self, Datagram, RecvArena, RecvMessage};
 use crate::error;
+use crate::moderation::{self, Moderation, MODERATION_PAUSE};
 use crate::socket;
 use crate::sync::{lock, read, write};
 
@@ -772,14 +773,17 @@ impl Reactor {
         let (reactor, mut turner) = Reactor::new()?;
         let turned = Arc::clone(&reactor);
         std::thread::Builder::new().name("turbo-dgram-reactor".into()).spawn(move || {
-            let mut moderation = Moderation::new();
+            moderation::set_timer_slack_ns(1_000);
+            let mut moderation = Moderation::default();
             loop {
                 // A socket left with data last turn is served again at once, after other events.
                 let timeout = if turner.has_carried() { Some(Duration::ZERO) } else { None };
                 // Per-socket work is guarded inside the turn; this guard keeps the thread (every
                 // socket's reader) alive through a panic anywhere else in it, at the cost of that turn.
                 let read = guarded(|| turned.turn(&mut turner, timeout)).unwrap_or(0);
-                moderation.after_turn(read, turner.has_carried());
+                if moderation.after_turn(read, turner.has_carried()) {
+                    std::thread::sleep(MODERATION_PAUSE);
+                }
             }
         })?;
         Ok(reactor)
@@ -911,63 +915,6 @@ impl Reactor {
                 }
             }
         }
-    }
-}
-
-/// Interrupt moderation for the thread driver, as network cards do it: while datagrams arrive
-/// faster than MODERATION_RATE, the reactor pauses briefly after each turn that read something
-/// and left the kernel queue empty, so the next turn finds a batch instead of a single datagram
-/// and JS is woken once per batch, not once per datagram (a cross-thread wake-up costs more than
-/// the datagram itself). Below the rate (request/response traffic, an echo with one datagram in
-/// flight) it never pauses, so latency is untouched.
-struct Moderation {
-    window_start: Instant,
-    window_messages: usize,
-    busy: bool,
-}
-
-/// Above this many messages a second the reactor moderates (chosen by measurement: an echo with
-/// one datagram in flight runs at ~15k/s here and must stay below it).
-const MODERATION_RATE: u64 = 40_000;
-/// How often the rate is re-estimated.
-const MODERATION_WINDOW: Duration = Duration::from_millis(2);
-/// The pause: at 100k datagrams/s it gathers about five per turn. Short on purpose, measured at
-/// 100k/s evenly spaced on a 2-vCPU VM: a 250 us pause cut the process's CPU per datagram from
-/// ~6.5 us to ~3.7 us (0.57x the builtin), but the kernel dropped 0.2-3% of the datagrams (the
-/// builtin: under 1%). A sleep that long lets the idle vCPU halt, and the host wakes it
-/// milliseconds late now and then, while the 256-datagram default receive queue fills; 100 us
-/// already lost more than 50 us.
-const MODERATION_PAUSE: Duration = Duration::from_micros(50);
-
-impl Moderation {
-    fn new() -> Moderation {
-        set_timer_slack_ns(1_000);
-        Moderation { window_start: Instant::now(), window_messages: 0, busy: false }
-    }
-
-    /// After a turn that read `read` messages; `more_waiting` when the kernel queue still holds
-    /// data (the next turn reads it at once: nothing to wait for).
-    fn after_turn(&mut self, read: usize, more_waiting: bool) {
-        self.window_messages += read;
-        let elapsed = self.window_start.elapsed();
-        if elapsed >= MODERATION_WINDOW {
-            let per_second = self.window_messages as u128 * 1_000_000_000 / elapsed.as_nanos().max(1);
-            self.busy = per_second > MODERATION_RATE as u128;
-            self.window_start = Instant::now();
-            self.window_messages = 0;
-        }
-        if read > 0 && self.busy && !more_waiting {
-            std::thread::sleep(MODERATION_PAUSE);
-        }
-    }
-}
-
-/// Lets this thread's short sleeps end on time: Linux lets a normal thread's timers fire up to
-/// 50 us late by default, as long as the moderation pause itself.
-fn set_timer_slack_ns(slack: u64) {
-    // SAFETY: PR_SET_TIMERSLACK takes one unsigned long argument and affects only this thread.
-    unsafe {
-        libc::prctl(libc::PR_SET_TIMERSLACK, slack as libc::c_ulong);
     }
 }
 

@@ -23,6 +23,7 @@ use neon::thread::LocalKey;
 
 use crate::addr;
 use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, WakeSender};
+use crate::moderation::{Moderation, PauseTimer, MODERATION_PAUSE};
 use crate::reactor::{Mail, Notify, Reactor, Turner, UdpCore};
 use crate::sync::lock;
 
@@ -57,6 +58,18 @@ struct InlineReactor {
     reactor: Arc<Reactor>,
     turner: RefCell<Turner>,
     watch: LoopHandle,
+    moderation: RefCell<Moderation>,
+    /// `None` where no timerfd could be made or watched: the driver then never pauses.
+    pause: Option<Pause>,
+}
+
+/// The inline driver's moderation pause (see crate::moderation): while `active`, `watch` is
+/// stopped and `timer` armed; its handle ends the pause with a turn. The handle holds the loop
+/// during a pause exactly when `watch` would have.
+struct Pause {
+    timer: PauseTimer,
+    handle: LoopHandle,
+    active: Cell<bool>,
 }
 
 /// One per JS thread (main or worker): how mail reaches this thread's JS.
@@ -133,8 +146,21 @@ impl JsLoop {
             }),
         )?;
         watch.set_ref(self.holders.get() > 0);
+        let pause = PauseTimer::new().ok().and_then(|timer| {
+            let handle = LoopHandle::start(
+                self.env,
+                LoopHandleKind::Readable(timer.fd()),
+                Box::new(|scope| {
+                    if let Some(js_loop) = this_thread() {
+                        js_loop.end_pause(scope);
+                    }
+                }),
+            )?;
+            Some(Pause { timer, handle, active: Cell::new(false) })
+        });
         let handle = Arc::clone(&reactor);
-        *self.inline.borrow_mut() = Some(InlineReactor { reactor, turner: RefCell::new(turner), watch });
+        let moderation = RefCell::new(Moderation::default());
+        *self.inline.borrow_mut() = Some(InlineReactor { reactor, turner: RefCell::new(turner), watch, moderation, pause });
         Some(handle)
     }
 
@@ -155,6 +181,9 @@ impl JsLoop {
         self.wake.set_ref(holders > 0);
         if let Some(inline) = self.inline.borrow().as_ref() {
             inline.watch.set_ref(holders > 0);
+            if let Some(pause) = inline.pause.as_ref().filter(|pause| pause.active.get()) {
+                pause.handle.set_ref(holders > 0);
+            }
         }
     }
 
@@ -165,7 +194,7 @@ impl JsLoop {
         let Some(inline) = inline.as_ref() else { return };
         let Ok(mut turner) = inline.turner.try_borrow_mut() else { return };
         self.in_turn.store(true, Ordering::Release);
-        inline.reactor.turn(&mut turner, Some(Duration::ZERO));
+        let mut messages = inline.reactor.turn(&mut turner, Some(Duration::ZERO));
         self.in_turn.store(false, Ordering::Release);
         let mut delivered = self.deliver_ready(scope);
         while delivered {
@@ -178,13 +207,53 @@ impl JsLoop {
             if read == 0 {
                 break;
             }
+            messages += read;
             delivered = self.deliver_ready(scope);
         }
-        if turner.has_carried() {
+        let more_waiting = turner.has_carried();
+        let pause = inline.moderation.borrow_mut().after_turn(messages, more_waiting);
+        if more_waiting {
             // Unread data left behind: make the epoll fd readable again so libuv calls us on its
             // next iteration, after the other handles had their turn.
             inline.reactor.wake();
+        } else if pause {
+            self.begin_pause(inline);
         }
+    }
+
+    /// Stops watching the reactor for MODERATION_PAUSE; the loop runs on meanwhile.
+    fn begin_pause(&self, inline: &InlineReactor) {
+        let Some(pause) = &inline.pause else { return };
+        if pause.active.get() || pause.timer.arm(MODERATION_PAUSE).is_err() {
+            return;
+        }
+        pause.active.set(true);
+        pause.handle.set_ref(self.holders.get() > 0);
+        // If libuv cannot stop the watch, the pause only costs the timer's turn.
+        inline.watch.set_watching(false);
+    }
+
+    /// The pause timer expired: watch the reactor again and turn it now (what arrived meanwhile
+    /// is waiting).
+    fn end_pause(&self, scope: &mut CallbackScope) {
+        {
+            let inline = self.inline.borrow();
+            let Some(inline) = inline.as_ref() else { return };
+            let Some(pause) = &inline.pause else { return };
+            pause.timer.clear();
+            if !pause.active.get() {
+                return;
+            }
+            if inline.watch.set_watching(true) {
+                pause.active.set(false);
+                pause.handle.set_ref(false);
+            } else {
+                // libuv would not watch again (only out of memory): the pause stays, and its timer
+                // turns the reactor every MODERATION_PAUSE until libuv agrees.
+                let _ = pause.timer.arm(MODERATION_PAUSE);
+            }
+        }
+        self.turn_inline(scope);
     }
 
     /// Delivers to every socket that was ready when the callback began; a socket that used up
