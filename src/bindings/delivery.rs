@@ -22,7 +22,7 @@ use neon::prelude::*;
 use neon::thread::LocalKey;
 
 use crate::addr;
-use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, WakeSender};
+use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, OnFire, WakeSender};
 use crate::moderation::{Moderation, PauseTimer, MODERATION_PAUSE};
 use crate::reactor::{Mail, Notify, Reactor, Turner, UdpCore};
 use crate::sync::lock;
@@ -97,6 +97,16 @@ fn this_thread() -> Option<Rc<JsLoop>> {
     JS_LOOP.with(|l| l.borrow().clone())
 }
 
+/// A loop handle's callback: `f` on this thread's loop (looked up when it fires, so the handle
+/// holds no reference to it).
+fn on_this_loop(f: fn(&JsLoop, &mut CallbackScope)) -> OnFire {
+    Box::new(move |scope| {
+        if let Some(js_loop) = this_thread() {
+            f(&js_loop, scope);
+        }
+    })
+}
+
 impl JsLoop {
     /// This thread's loop, made on first use; `None` where the host lacks what it needs.
     pub fn for_this_thread(env: NapiEnv) -> Option<Rc<JsLoop>> {
@@ -106,11 +116,7 @@ impl JsLoop {
         let wake = LoopHandle::start(
             env,
             LoopHandleKind::Async,
-            Box::new(|scope| {
-                if let Some(js_loop) = this_thread() {
-                    js_loop.deliver_ready(scope);
-                }
-            }),
+            on_this_loop(|js_loop, scope| { js_loop.deliver_ready(scope); }),
         )?;
         let js_loop = Rc::new(JsLoop {
             env,
@@ -139,22 +145,14 @@ impl JsLoop {
         let watch = LoopHandle::start(
             self.env,
             LoopHandleKind::Readable(turner.poll_fd()),
-            Box::new(|scope| {
-                if let Some(js_loop) = this_thread() {
-                    js_loop.turn_inline(scope);
-                }
-            }),
+            on_this_loop(|js_loop, scope| { js_loop.turn_inline(scope); }),
         )?;
         watch.set_ref(self.holders.get() > 0);
         let pause = PauseTimer::new().ok().and_then(|timer| {
             let handle = LoopHandle::start(
                 self.env,
                 LoopHandleKind::Readable(timer.fd()),
-                Box::new(|scope| {
-                    if let Some(js_loop) = this_thread() {
-                        js_loop.end_pause(scope);
-                    }
-                }),
+                on_this_loop(|js_loop, scope| { js_loop.end_pause(scope); }),
             )?;
             Some(Pause { timer, handle, active: Cell::new(false) })
         });
