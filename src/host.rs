@@ -26,9 +26,10 @@ type UvCloseCb = unsafe extern "C" fn(handle: *mut c_void);
 type UvAsyncCb = unsafe extern "C" fn(handle: *mut c_void);
 
 const NAPI_OK: NapiStatus = 0;
-/// `UV_ASYNC` and `UV_POLL` in `uv_handle_type` (uv.h: UV_HANDLE_TYPE_MAP, stable across
-/// libuv 1.x).
+/// `UV_ASYNC`, `UV_CHECK` and `UV_POLL` in `uv_handle_type` (uv.h: UV_HANDLE_TYPE_MAP, stable
+/// across libuv 1.x).
 const UV_ASYNC: c_int = 1;
+const UV_CHECK: c_int = 2;
 const UV_POLL: c_int = 8;
 /// `UV_READABLE` in `uv_poll_event`.
 const UV_READABLE: c_int = 1;
@@ -54,6 +55,8 @@ struct Host {
     uv_poll_stop: unsafe extern "C" fn(*mut UvPoll) -> c_int,
     uv_async_init: unsafe extern "C" fn(*mut UvLoop, *mut c_void, UvAsyncCb) -> c_int,
     uv_async_send: unsafe extern "C" fn(*mut c_void) -> c_int,
+    uv_check_init: unsafe extern "C" fn(*mut UvLoop, *mut c_void) -> c_int,
+    uv_check_start: unsafe extern "C" fn(*mut c_void, UvAsyncCb) -> c_int,
     uv_close: unsafe extern "C" fn(*mut c_void, UvCloseCb),
     uv_ref: unsafe extern "C" fn(*mut c_void),
     uv_unref: unsafe extern "C" fn(*mut c_void),
@@ -106,6 +109,8 @@ impl Host {
             uv_poll_stop: resolve!(uv_poll_stop),
             uv_async_init: resolve!(uv_async_init),
             uv_async_send: resolve!(uv_async_send),
+            uv_check_init: resolve!(uv_check_init),
+            uv_check_start: resolve!(uv_check_start),
             uv_close: resolve!(uv_close),
             uv_ref: resolve!(uv_ref),
             uv_unref: resolve!(uv_unref),
@@ -137,6 +142,10 @@ pub unsafe fn read_utf8(env: NapiEnv, value: NapiValue, buf: &mut [u8]) -> Optio
 /// What a loop handle calls on the JS thread when it fires, inside fresh scopes.
 pub type OnFire = Box<dyn FnMut(&mut CallbackScope)>;
 
+/// What a check handle runs every loop iteration, after the poll phase. It runs no JS (no scope
+/// is opened for it), so it must not call into JS.
+pub type Task = Box<dyn FnMut()>;
+
 /// What the libuv callbacks of one handle need. Freed by `free_handle` after `uv_close`.
 struct HandleState {
     env: NapiEnv,
@@ -145,6 +154,8 @@ struct HandleState {
     handle: *mut c_void,
     /// For an async handle: the senders' view of it, cleared before the handle closes.
     sender: Option<Arc<WakeSender>>,
+    /// For a check handle: what it runs (instead of `on_fire`).
+    task: Option<Task>,
     closed: bool,
 }
 
@@ -154,6 +165,9 @@ pub enum LoopHandleKind {
     Readable(c_int),
     /// `uv_async_t`, fired from any thread through its `WakeSender` (the thread driver's wake-up).
     Async,
+    /// `uv_check_t`: a task after each poll phase of the loop (the thread driver's read assist);
+    /// see `LoopHandle::start_check`.
+    Check(Task),
 }
 
 /// A libuv handle on a JS thread's event loop. It starts unreferenced (it does not keep the
@@ -200,6 +214,7 @@ impl LoopHandle {
             let type_id = match kind {
                 LoopHandleKind::Readable(_) => UV_POLL,
                 LoopHandleKind::Async => UV_ASYNC,
+                LoopHandleKind::Check(_) => UV_CHECK,
             };
             let handle = libc::malloc((host.uv_handle_size)(type_id));
             if handle.is_null() {
@@ -208,25 +223,42 @@ impl LoopHandle {
             let started = match kind {
                 LoopHandleKind::Readable(fd) => (host.uv_poll_init)(uv_loop, handle, fd) == 0,
                 LoopHandleKind::Async => (host.uv_async_init)(uv_loop, handle, on_async) == 0,
+                LoopHandleKind::Check(_) => (host.uv_check_init)(uv_loop, handle) == 0,
             };
             if !started {
                 libc::free(handle);
                 return None;
             }
             let sender = matches!(kind, LoopHandleKind::Async).then(|| Arc::new(WakeSender { handle: Mutex::new(handle as usize) }));
-            let state = Box::into_raw(Box::new(HandleState { env, async_context, on_fire, handle, sender, closed: false }));
+            let (readable, task) = match kind {
+                LoopHandleKind::Readable(_) => (true, None),
+                LoopHandleKind::Async => (false, None),
+                LoopHandleKind::Check(task) => (false, Some(task)),
+            };
+            let checks = task.is_some();
+            let state = Box::into_raw(Box::new(HandleState { env, async_context, on_fire, handle, sender, task, closed: false }));
             // `data` is the first member of every uv handle (uv.h: UV_HANDLE_FIELDS).
             *(handle as *mut *mut c_void) = state as *mut c_void;
             (host.uv_unref)(handle);
-            if let LoopHandleKind::Readable(_) = kind {
-                if (host.uv_poll_start)(handle, UV_READABLE, on_poll) != 0 {
-                    close_on_teardown(state as *mut c_void);
-                    return None;
-                }
+            let watching = if readable {
+                (host.uv_poll_start)(handle, UV_READABLE, on_poll) == 0
+            } else if checks {
+                (host.uv_check_start)(handle, on_check) == 0
+            } else {
+                true
+            };
+            if !watching {
+                close_on_teardown(state as *mut c_void);
+                return None;
             }
             (host.napi_add_env_cleanup_hook)(env, close_on_teardown, state as *mut c_void);
             Some(LoopHandle { state })
         }
+    }
+
+    /// A check handle running `task` after every poll phase of the loop of `env`.
+    pub fn start_check(env: NapiEnv, task: Task) -> Option<LoopHandle> {
+        LoopHandle::start(env, LoopHandleKind::Check(task), Box::new(|_| {}))
     }
 
     /// The sender of an async handle (`None` for a poll handle).
@@ -240,11 +272,11 @@ impl LoopHandle {
     /// handle never fires and, like any inactive handle, does not keep the loop alive.
     pub fn set_watching(&self, watching: bool) -> bool {
         let Some(host) = host() else { return false };
-        // SAFETY: as in `sender`; a closed handle is not touched. Only poll handles are made
-        // with `Readable`, and only those have `on_poll` as their callback.
+        // SAFETY: as in `sender`; a closed handle is not touched. Poll handles are the ones with
+        // neither a sender (async) nor a task (check), and only they have `on_poll`.
         unsafe {
             let state = &*self.state;
-            if state.closed || state.sender.is_some() {
+            if state.closed || state.sender.is_some() || state.task.is_some() {
                 return false;
             }
             let status = if watching {
@@ -341,6 +373,16 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, _status: c_int, _events: c_int
 
 unsafe extern "C" fn on_async(handle: *mut c_void) {
     fire(handle);
+}
+
+unsafe extern "C" fn on_check(handle: *mut c_void) {
+    let state = *(handle as *mut *mut HandleState);
+    if state.is_null() || (*state).closed {
+        return;
+    }
+    let Some(task) = (*state).task.as_mut() else { return };
+    // A panic must not unwind into libuv: it only costs this iteration's run.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task));
 }
 
 /// Runs a handle's `on_fire` inside a handle scope and a callback scope of its env.

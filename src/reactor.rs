@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
@@ -280,7 +280,25 @@ pub struct UdpCore {
     /// About the largest message reads bring lately (a GRO message holds many datagrams), to
     /// size reads to the mailbox's room; see `take_datagrams`.
     largest_message: AtomicUsize,
+    /// Held by whoever reads the socket, across the read and the post of what it read, so that
+    /// the mailbox keeps the kernel's order: the reactor, and the JS thread's `assist_read`.
+    reader: Mutex<()>,
+    /// When the socket was last read (`monotonic_ns`; 0: never), and when a read last brought
+    /// datagrams.
+    last_read_ns: AtomicU64,
+    last_data_ns: AtomicU64,
     pub stats: Stats,
+}
+
+/// A thread-driver socket whose reactor has brought nothing for this long, although datagrams
+/// came within ASSIST_RECENT_NS, is read by its JS thread too (see `UdpCore::assist_read`).
+const ASSIST_LAG_NS: u64 = 200_000;
+const ASSIST_RECENT_NS: u64 = 100_000_000;
+
+/// Nanoseconds on a process-wide monotonic clock, never 0.
+pub fn monotonic_ns() -> u64 {
+    static START: OnceCell<Instant> = OnceCell::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
 }
 
 const SEND_MODE_UNCONNECTED: u8 = 0;
@@ -309,6 +327,9 @@ impl UdpCore {
             js_backlog: AtomicBool::new(false),
             send_mode: AtomicU8::new(SEND_MODE_UNCONNECTED),
             largest_message: AtomicUsize::new(0),
+            reader: Mutex::new(()),
+            last_read_ns: AtomicU64::new(0),
+            last_data_ns: AtomicU64::new(0),
             stats: Stats::default(),
         })
     }
@@ -567,6 +588,45 @@ impl UdpCore {
     /// Drains the kernel queue (bounded per turn) into the mailbox. Also returns how many
     /// messages it read.
     fn read_ready(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
+        let _reader = lock(&self.reader);
+        self.read_locked(arena, limit)
+    }
+
+    /// Whether the socket's JS thread should read it too (at `now`, a `monotonic_ns`): datagrams
+    /// came lately, but nobody has read it for ASSIST_LAG_NS. The builtin reads between the
+    /// JS thread's own sends; a JS thread sending to its own socket flat out can starve the
+    /// reactor thread of CPU (and the loopback delivery of its softirq time) for milliseconds,
+    /// while the 256-datagram default queue overflows. Reading here keeps what the builtin keeps.
+    pub fn needs_assist(&self, now: u64) -> bool {
+        let data = self.last_data_ns.load(Ordering::Relaxed);
+        let read = self.last_read_ns.load(Ordering::Relaxed);
+        data != 0 && now.saturating_sub(data) < ASSIST_RECENT_NS && now.saturating_sub(read) >= ASSIST_LAG_NS
+    }
+
+    /// The JS thread's read of a thread-driver socket the reactor has fallen behind on (see
+    /// `needs_assist`): up to `limit` messages into the mailbox, unless the reactor is reading it
+    /// right now. Returns how many messages it read.
+    pub fn assist_read(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> usize {
+        let _reader = match self.reader.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return 0,
+        };
+        self.read_locked(arena, limit).1
+    }
+
+    /// `read_ready` with the reader lock held; notes when it read, and when it brought data.
+    fn read_locked(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
+        let outcome = self.drain_into_mailbox(arena, limit);
+        let now = monotonic_ns();
+        self.last_read_ns.store(now, Ordering::Relaxed);
+        if outcome.1 > 0 {
+            self.last_data_ns.store(now, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    fn drain_into_mailbox(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
         let io = read(&self.io);
         let Some(bound) = io.as_ref() else { return (ReadOutcome::Drained, 0) };
         let fd = bound.socket.as_raw_fd();

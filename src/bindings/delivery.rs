@@ -15,16 +15,17 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use neon::prelude::*;
 use neon::thread::LocalKey;
 
 use crate::addr;
+use crate::batch::{RecvArena, RECV_BATCH};
 use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, OnFire, WakeSender};
 use crate::moderation::{Moderation, PauseTimer, MODERATION_PAUSE};
-use crate::reactor::{Mail, Notify, Reactor, Turner, UdpCore};
+use crate::reactor::{self, Mail, Notify, Reactor, Turner, UdpCore};
 use crate::sync::lock;
 
 /// dispatch(id, KIND_RECV, data, meta, peers[, info, locals]) -> more: a new batch; JS emits its
@@ -72,6 +73,15 @@ struct Pause {
     active: Cell<bool>,
 }
 
+/// The JS thread's read assist for its thread-driver sockets (see `UdpCore::needs_assist`): a
+/// check handle looks after every poll phase whether the reactor lags on one of them, and reads
+/// it if so.
+struct Assist {
+    sockets: RefCell<Vec<Weak<UdpCore>>>,
+    arena: RefCell<RecvArena>,
+    _check: LoopHandle,
+}
+
 /// One per JS thread (main or worker): how mail reaches this thread's JS.
 pub struct JsLoop {
     env: NapiEnv,
@@ -85,6 +95,8 @@ pub struct JsLoop {
     in_turn: Arc<AtomicBool>,
     /// Sockets that currently hold the event loop (bound, ref'd, open).
     holders: Cell<usize>,
+    /// Made with this thread's first thread-driver socket.
+    assist: RefCell<Option<Assist>>,
 }
 
 thread_local! {
@@ -127,6 +139,7 @@ impl JsLoop {
             inline: RefCell::new(None),
             in_turn: Arc::new(AtomicBool::new(false)),
             holders: Cell::new(0),
+            assist: RefCell::new(None),
         });
         JS_LOOP.with(|l| *l.borrow_mut() = Some(Rc::clone(&js_loop)));
         Some(js_loop)
@@ -160,6 +173,46 @@ impl JsLoop {
         let moderation = RefCell::new(Moderation::default());
         *self.inline.borrow_mut() = Some(InlineReactor { reactor, turner: RefCell::new(turner), watch, moderation, pause });
         Some(handle)
+    }
+
+    /// A thread-driver socket of this thread: its JS thread reads it too when the reactor lags.
+    /// Without a check handle (a host without one) the socket simply goes without the assist.
+    pub fn track_thread_socket(&self, core: &Arc<UdpCore>) {
+        if self.assist.borrow().is_none() {
+            let task = Box::new(|| {
+                if let Some(js_loop) = this_thread() {
+                    js_loop.run_assist();
+                }
+            });
+            let Some(check) = LoopHandle::start_check(self.env, task) else { return };
+            let arena = RefCell::new(RecvArena::new());
+            *self.assist.borrow_mut() = Some(Assist { sockets: RefCell::new(Vec::new()), arena, _check: check });
+        }
+        if let Some(assist) = self.assist.borrow().as_ref() {
+            assist.sockets.borrow_mut().push(Arc::downgrade(core));
+        }
+    }
+
+    /// After each poll phase: reads every tracked socket the reactor lags on into its mailbox,
+    /// which notifies as the reactor's reads do (delivery stays with the async handle, in the
+    /// next poll phase). Runs every loop iteration, so when nothing lags it reads a clock and a
+    /// few atomics and nothing else. Forgets closed sockets.
+    fn run_assist(&self) {
+        let assist = self.assist.borrow();
+        let Some(assist) = assist.as_ref() else { return };
+        let (Ok(mut sockets), Ok(mut arena)) = (assist.sockets.try_borrow_mut(), assist.arena.try_borrow_mut()) else {
+            return;
+        };
+        let now = reactor::monotonic_ns();
+        sockets.retain(|weak| match weak.upgrade() {
+            Some(core) if !core.is_closed() => {
+                if core.needs_assist(now) {
+                    core.assist_read(&mut arena, RECV_BATCH);
+                }
+                true
+            }
+            _ => false,
+        });
     }
 
     /// The notifier for a socket of this thread.
