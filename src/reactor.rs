@@ -604,14 +604,11 @@ impl UdpCore {
     }
 
     /// The JS thread's read of a thread-driver socket the reactor has fallen behind on (see
-    /// `needs_assist`): up to `limit` messages into the mailbox, unless the reactor is reading it
-    /// right now. Returns how many messages it read.
+    /// `needs_assist`): up to `limit` messages into the mailbox. Returns how many it read.
     pub fn assist_read(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> usize {
-        let _reader = match self.reader.try_lock() {
-            Ok(guard) => guard,
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return 0,
-        };
+        // Waits for a read of the reactor in progress (a reactor preempted in the middle of one
+        // holds the JS thread, as a builtin socket's reads would, instead of letting it send on).
+        let _reader = lock(&self.reader);
         self.read_locked(arena, limit).1
     }
 
