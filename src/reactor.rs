@@ -287,12 +287,20 @@ pub struct UdpCore {
     /// datagrams.
     last_read_ns: AtomicU64,
     last_data_ns: AtomicU64,
+    /// How long nobody must have read the socket before its JS thread does (see ASSIST_LAG_NS).
+    assist_lag_ns: AtomicU64,
+
     pub stats: Stats,
 }
 
-/// A thread-driver socket whose reactor has brought nothing for this long, although datagrams
-/// came within ASSIST_RECENT_NS, is read by its JS thread too (see `UdpCore::assist_read`).
+/// The read assist (see `UdpCore::needs_assist`): a socket that nobody has read for its lag, within
+/// ASSIST_RECENT_NS of a read that brought data, is read by its JS thread too. The lag starts at
+/// ASSIST_LAG_NS and doubles with each assist that finds nothing, up to ASSIST_LAG_MAX_NS, until a
+/// read brings data: a quiet socket costs its JS thread about a dozen empty reads after its last
+/// datagram, a self-flooded one is read every ASSIST_LAG_NS. (A 1 ms ASSIST_RECENT_NS lost
+/// datagrams in 14 of 20 self-flood runs: the loopback delivery itself can stall for milliseconds.)
 const ASSIST_LAG_NS: u64 = 200_000;
+const ASSIST_LAG_MAX_NS: u64 = 6_400_000;
 const ASSIST_RECENT_NS: u64 = 100_000_000;
 
 /// Nanoseconds on a process-wide monotonic clock, never 0.
@@ -330,6 +338,7 @@ impl UdpCore {
             reader: Mutex::new(()),
             last_read_ns: AtomicU64::new(0),
             last_data_ns: AtomicU64::new(0),
+            assist_lag_ns: AtomicU64::new(ASSIST_LAG_NS),
             stats: Stats::default(),
         })
     }
@@ -593,14 +602,19 @@ impl UdpCore {
     }
 
     /// Whether the socket's JS thread should read it too (at `now`, a `monotonic_ns`): datagrams
-    /// came lately, but nobody has read it for ASSIST_LAG_NS. The builtin reads between the
+    /// came lately, but nobody has read it for its lag. The builtin reads between the
     /// JS thread's own sends; a JS thread sending to its own socket flat out can starve the
     /// reactor thread of CPU (and the loopback delivery of its softirq time) for milliseconds,
     /// while the 256-datagram default queue overflows. Reading here keeps what the builtin keeps.
+    /// Not connected ones: the reactor leaves a pending ICMP error to the next send
+    /// (`defer_error_check`), which a read here could take first.
     pub fn needs_assist(&self, now: u64) -> bool {
         let data = self.last_data_ns.load(Ordering::Relaxed);
         let read = self.last_read_ns.load(Ordering::Relaxed);
-        data != 0 && now.saturating_sub(data) < ASSIST_RECENT_NS && now.saturating_sub(read) >= ASSIST_LAG_NS
+        data != 0
+            && !self.is_connected()
+            && now.saturating_sub(data) < ASSIST_RECENT_NS
+            && now.saturating_sub(read) >= self.assist_lag_ns.load(Ordering::Relaxed)
     }
 
     /// The JS thread's read of a thread-driver socket the reactor has fallen behind on (see
@@ -609,7 +623,12 @@ impl UdpCore {
         // Waits for a read of the reactor in progress (a reactor preempted in the middle of one
         // holds the JS thread, as a builtin socket's reads would, instead of letting it send on).
         let _reader = lock(&self.reader);
-        self.read_locked(arena, limit).1
+        let read = self.read_locked(arena, limit).1;
+        if read == 0 {
+            let lag = self.assist_lag_ns.load(Ordering::Relaxed);
+            self.assist_lag_ns.store((lag * 2).min(ASSIST_LAG_MAX_NS), Ordering::Relaxed);
+        }
+        read
     }
 
     /// `read_ready` with the reader lock held; notes when it read, and when it brought data.
@@ -619,6 +638,7 @@ impl UdpCore {
         self.last_read_ns.store(now, Ordering::Relaxed);
         if outcome.1 > 0 {
             self.last_data_ns.store(now, Ordering::Relaxed);
+            self.assist_lag_ns.store(ASSIST_LAG_NS, Ordering::Relaxed);
         }
         outcome
     }

@@ -215,12 +215,12 @@ impl JsLoop {
         });
     }
 
-    /// The notifier for a socket of this thread.
-    pub fn notifier(&self, spare: Spare) -> Box<dyn Notify> {
+    /// The notifier for a socket of this thread (`inline`: one the inline reactor reads).
+    pub fn notifier(&self, spare: Spare, inline: bool) -> Box<dyn Notify> {
         Box::new(LoopNotify {
             ready: Arc::clone(&self.ready),
             sender: Arc::clone(&self.sender),
-            in_turn: Arc::clone(&self.in_turn),
+            in_turn: inline.then(|| Arc::clone(&self.in_turn)),
             spare,
         })
     }
@@ -335,20 +335,24 @@ impl JsLoop {
     }
 }
 
-/// Records a socket as ready and, unless this thread is inside an inline turn (which delivers
-/// right after), fires the async handle: from the reactor thread that is the only cross-thread
-/// wake-up, once per delivery.
+/// Records a socket as ready and, unless it is an inline socket read inside an inline turn (which
+/// delivers right after), fires the async handle: from the reactor thread that is the only
+/// cross-thread wake-up, once per delivery.
 struct LoopNotify {
     ready: ReadyList,
     sender: Arc<WakeSender>,
-    in_turn: Arc<AtomicBool>,
+    /// For an inline socket only: its reads happen inside this thread's inline turns, which
+    /// deliver right after. A thread-driver socket's reactor posts at any moment, and an inline
+    /// turn that reads nothing more delivers nothing more: its notification must always wake.
+    in_turn: Option<Arc<AtomicBool>>,
     spare: Spare,
 }
 
 impl Notify for LoopNotify {
     fn notify(&self, core: &Arc<UdpCore>) {
         lock(&self.ready).push_back((Arc::clone(core), Arc::clone(&self.spare)));
-        if !self.in_turn.load(Ordering::Acquire) {
+        let in_turn = self.in_turn.as_ref().is_some_and(|in_turn| in_turn.load(Ordering::Acquire));
+        if !in_turn {
             self.sender.wake();
         }
     }

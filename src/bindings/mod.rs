@@ -130,7 +130,7 @@ fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
     };
     let inline = wanted == DRIVER_INLINE as f64 && js_loop.inline_reactor().is_some();
     let spare: Spare = Arc::new(Mutex::new(Mail::default()));
-    let core = UdpCore::new(js_loop.notifier(spare));
+    let core = UdpCore::new(js_loop.notifier(spare, inline));
     if !inline {
         js_loop.track_thread_socket(&core);
     }
