@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -265,7 +265,10 @@ pub struct UdpCore {
     pub id: u64,
     /// The reactor this socket is registered with (the process's thread reactor, or the inline
     /// reactor of its JS thread), set once by `attach`.
-    reactor: OnceCell<Arc<Reactor>>,
+    /// Weak: the reactor's registry holds its sockets, so a strong reference back would keep an
+    /// inline reactor (its epoll and eventfd) alive past its JS thread, when a worker is
+    /// terminated before its sockets are finalized.
+    reactor: OnceCell<Weak<Reactor>>,
     io: RwLock<Option<Bound>>,
     mailbox: Mutex<Mailbox>,
     backlog: Mutex<Backlog>,
@@ -422,7 +425,7 @@ impl UdpCore {
         }
         batch::enable_receive_offloads(bound.socket.as_raw_fd());
         // Under the io lock, and only attach sets it: the cell is still empty.
-        let _ = self.reactor.set(Arc::clone(reactor));
+        let _ = self.reactor.set(Arc::downgrade(reactor));
         *io = Some(bound);
         Ok(())
     }
@@ -440,7 +443,7 @@ impl UdpCore {
             if let Ok(drops) = socket::kernel_drops(&bound.socket) {
                 self.stats.kernel_drops.fetch_max(u64::from(drops), Ordering::Relaxed);
             }
-            if let Some(reactor) = self.reactor.get() {
+            if let Some(reactor) = self.reactor.get().and_then(Weak::upgrade) {
                 reactor.deregister(self.id, bound.socket.as_raw_fd());
             }
             drop(bound);
@@ -471,7 +474,7 @@ impl UdpCore {
             }
             if !backlog.write_armed {
                 backlog.write_armed = true;
-                if let Some(reactor) = self.reactor.get() {
+                if let Some(reactor) = self.reactor.get().and_then(Weak::upgrade) {
                     reactor.request_write(self.id);
                 }
             }
@@ -537,7 +540,7 @@ impl UdpCore {
             std::mem::replace(&mut mailbox.paused, false)
         };
         if resume {
-            if let Some(reactor) = self.reactor.get() {
+            if let Some(reactor) = self.reactor.get().and_then(Weak::upgrade) {
                 reactor.request_read(self.id);
             }
         }
