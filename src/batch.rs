@@ -543,6 +543,17 @@ mod tests {
         (a, b)
     }
 
+    /// A socket connected to a loopback port nobody listens on: each datagram that reaches the
+    /// port provokes an ICMP port unreachable for the socket.
+    fn connected_to_a_closed_port() -> UdpSocket {
+        let closed = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(("127.0.0.1", port)).unwrap();
+        tx
+    }
+
     #[test]
     fn sends_and_receives_a_batch_in_order() {
         let (tx, rx) = pair();
@@ -644,13 +655,8 @@ mod tests {
 
     #[test]
     fn a_connected_socket_gets_each_icmp_error_as_the_builtin_does() {
-        // A closed port on loopback: each datagram that reaches it provokes a port unreachable,
-        // which fails the next send of the socket (and is consumed by it).
-        let closed = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = closed.local_addr().unwrap().port();
-        drop(closed);
-        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        tx.connect(("127.0.0.1", port)).unwrap();
+        // Each port unreachable fails the next send of the socket (and is consumed by it).
+        let tx = connected_to_a_closed_port();
         let payload = [1u8; 8];
         let datagrams: Vec<Datagram> = (0..6).map(|_| Datagram { payload: &payload, dest: None }).collect();
         let mut results = Vec::new();
@@ -665,11 +671,7 @@ mod tests {
     fn an_oversized_datagram_after_an_icmp_error_leaves_the_error_pending() {
         // The kernel checks the size before the pending error: the builtin's second send fails
         // with EMSGSIZE and the ICMP error stays for the next operation.
-        let closed = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = closed.local_addr().unwrap().port();
-        drop(closed);
-        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        tx.connect(("127.0.0.1", port)).unwrap();
+        let tx = connected_to_a_closed_port();
         let small = [1u8; 8];
         let big = vec![0u8; 65_508];
         let datagrams = [Datagram { payload: &small, dest: None }, Datagram { payload: &big, dest: None }];
