@@ -286,6 +286,8 @@ pub struct UdpCore {
     /// Held by whoever reads the socket, across the read and the post of what it read, so that
     /// the mailbox keeps the kernel's order: the reactor, and the JS thread's `assist_read`.
     reader: Mutex<()>,
+    /// Set for a thread-driver socket (`enable_assist`): only then do reads note the times below.
+    assisted: AtomicBool,
     /// When the socket was last read (`monotonic_ns`; 0: never), and when a read last brought
     /// datagrams.
     last_read_ns: AtomicU64,
@@ -339,6 +341,7 @@ impl UdpCore {
             send_mode: AtomicU8::new(SEND_MODE_UNCONNECTED),
             largest_message: AtomicUsize::new(0),
             reader: Mutex::new(()),
+            assisted: AtomicBool::new(false),
             last_read_ns: AtomicU64::new(0),
             last_data_ns: AtomicU64::new(0),
             assist_lag_ns: AtomicU64::new(ASSIST_LAG_NS),
@@ -609,14 +612,15 @@ impl UdpCore {
     /// JS thread's own sends; a JS thread sending to its own socket flat out can starve the
     /// reactor thread of CPU (and the loopback delivery of its softirq time) for milliseconds,
     /// while the 256-datagram default queue overflows. Reading here keeps what the builtin keeps.
-    /// Not connected ones: the reactor leaves a pending ICMP error to the next send
-    /// (`defer_error_check`), which a read here could take first.
-    pub fn needs_assist(&self, now: u64) -> bool {
+    /// `now` is asked for only when the socket has had data at all.
+    pub fn needs_assist(&self, now: impl FnOnce() -> u64) -> bool {
         let data = self.last_data_ns.load(Ordering::Relaxed);
+        if data == 0 {
+            return false;
+        }
+        let now = now();
         let read = self.last_read_ns.load(Ordering::Relaxed);
-        data != 0
-            && !self.is_connected()
-            && now.saturating_sub(data) < ASSIST_RECENT_NS
+        now.saturating_sub(data) < ASSIST_RECENT_NS
             && now.saturating_sub(read) >= self.assist_lag_ns.load(Ordering::Relaxed)
     }
 
@@ -634,9 +638,18 @@ impl UdpCore {
         read
     }
 
-    /// `read_ready` with the reader lock held; notes when it read, and when it brought data.
+    /// Lets this socket's JS thread read it when the reactor lags (a thread-driver socket).
+    pub fn enable_assist(&self) {
+        self.assisted.store(true, Ordering::Relaxed);
+    }
+
+    /// `read_ready` with the reader lock held; for an assisted socket, notes when it read and
+    /// when it brought data.
     fn read_locked(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
         let outcome = self.drain_into_mailbox(arena, limit);
+        if !self.assisted.load(Ordering::Relaxed) {
+            return outcome;
+        }
         let now = monotonic_ns();
         self.last_read_ns.store(now, Ordering::Relaxed);
         if outcome.1 > 0 {

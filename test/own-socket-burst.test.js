@@ -3,7 +3,8 @@
 // A JS thread that sends to a socket of its own process flat out (a node:dgram sender, one burst
 // per loop iteration, numbered datagrams), then, after a quiet 30 ms, one datagram more. Every
 // datagram must arrive, in order, as with the builtin, which reads up to 32 per poll phase between
-// its own sends. Child processes, one per module and driver (the builtin ignores `driver`).
+// its own sends. Child processes, one per module and driver (the builtin ignores `driver`); the
+// receiver is connected to the sender in one case (the read assist reads connected sockets too).
 //
 // - 400 x 32 datagrams: with the thread driver the reader is another thread, which on a small
 //   machine can go milliseconds without CPU beside the sending thread (and V8's GC threads) while
@@ -17,9 +18,10 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { childBoth } = require('./helpers/child');
+const { runChild } = require('./helpers/child');
+const { subjectSpec } = require('./helpers/differential');
 
-const scenario = ({ driver, iterations, perIteration }) => `
+const scenario = ({ driver, iterations, perIteration, connected }) => `
   const total = ${iterations * perIteration};
   const sender = require('node:dgram').createSocket('udp4');
   const r = dgram.createSocket({ type: 'udp4', driver: '${driver}' });
@@ -40,7 +42,9 @@ const scenario = ({ driver, iterations, perIteration }) => `
     }
   });
   setTimeout(() => { out('stuck', received, inOrder); process.exit(1); }, 10000).unref();
-  r.bind(0, '127.0.0.1', () => {
+  const bound = (socket) => new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  Promise.all([bound(r), bound(sender)]).then(async () => {
+    if (${Boolean(connected)}) await new Promise((resolve) => r.connect(sender.address().port, '127.0.0.1', resolve));
     const port = r.address().port;
     let next = 0;
     const burst = () => {
@@ -57,16 +61,28 @@ const scenario = ({ driver, iterations, perIteration }) => `
 
 const CASES = [
   { driver: 'thread', iterations: 400, perIteration: 32 },
+  { driver: 'thread', iterations: 400, perIteration: 32, connected: true },
   { driver: 'inline', iterations: 400, perIteration: 32 },
   { driver: 'inline', iterations: 160, perIteration: 8 },
 ];
 
+// The builtin ignores `driver`: one reference run per scenario shape.
+const references = new Map();
+function reference(c) {
+  const key = `${c.iterations} ${c.perIteration} ${Boolean(c.connected)}`;
+  if (!references.has(key)) references.set(key, runChild('node:dgram', scenario(c), { timeoutMs: 15000 }));
+  return references.get(key);
+}
+
 for (const c of CASES) {
   const total = c.iterations * c.perIteration;
-  test(`${c.iterations} x ${c.perIteration} datagrams sent flat out to a socket of the same process, then one more (${c.driver} driver): all arrive, in order`, { timeout: 30000 }, async () => {
-    const { builtin } = await childBoth(scenario(c), { timeoutMs: 15000 });
+  const receiver = c.connected ? 'a connected socket' : 'a socket';
+  test(`${c.iterations} x ${c.perIteration} datagrams sent flat out to ${receiver} of the same process, then one more (${c.driver} driver): all arrive, in order`, { timeout: 30000 }, async () => {
+    const builtin = await reference(c);
     // The builtin is the reference; this pins what it printed, so a scenario in which the
     // builtin itself lost datagrams (a test bug) does not pass unnoticed.
-    assert.deepStrictEqual(builtin.stdout, [`["burst",${total},true]`, '["after","after"]']);
+    assert.deepStrictEqual(builtin.stdout, [`["burst",${total},true]`, '["after","after"]'], builtin.stderr);
+    const subject = await runChild(subjectSpec(), scenario(c), { timeoutMs: 15000 });
+    assert.deepStrictEqual({ code: subject.code, stdout: subject.stdout }, { code: builtin.code, stdout: builtin.stdout }, subject.stderr);
   });
 }

@@ -14,7 +14,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -91,8 +90,6 @@ pub struct JsLoop {
     wake: LoopHandle,
     sender: Arc<WakeSender>,
     inline: RefCell<Option<InlineReactor>>,
-    /// True while this thread runs an inline turn: notifications then need no wake-up.
-    in_turn: Arc<AtomicBool>,
     /// Sockets that currently hold the event loop (bound, ref'd, open).
     holders: Cell<usize>,
     /// Made with this thread's first thread-driver socket.
@@ -112,11 +109,13 @@ fn this_thread() -> Option<Rc<JsLoop>> {
 /// A loop handle's callback: `f` on this thread's loop (looked up when it fires, so the handle
 /// holds no reference to it).
 fn on_this_loop(f: fn(&JsLoop, &mut CallbackScope)) -> OnFire {
-    Box::new(move |scope| {
-        if let Some(js_loop) = this_thread() {
-            f(&js_loop, scope);
-        }
-    })
+    Box::new(move |scope| with_this_loop(|js_loop| f(js_loop, scope)))
+}
+
+fn with_this_loop(f: impl FnOnce(&JsLoop)) {
+    if let Some(js_loop) = this_thread() {
+        f(&js_loop);
+    }
 }
 
 impl JsLoop {
@@ -137,7 +136,6 @@ impl JsLoop {
             sender: wake.sender()?,
             wake,
             inline: RefCell::new(None),
-            in_turn: Arc::new(AtomicBool::new(false)),
             holders: Cell::new(0),
             assist: RefCell::new(None),
         });
@@ -179,16 +177,14 @@ impl JsLoop {
     /// Without a check handle (a host without one) the socket simply goes without the assist.
     pub fn track_thread_socket(&self, core: &Arc<UdpCore>) {
         if self.assist.borrow().is_none() {
-            let task = Box::new(|| {
-                if let Some(js_loop) = this_thread() {
-                    js_loop.run_assist();
-                }
-            });
-            let Some(check) = LoopHandle::start_check(self.env, task) else { return };
+            let Some(check) = LoopHandle::start_check(self.env, Box::new(|| with_this_loop(JsLoop::run_assist))) else {
+                return;
+            };
             let arena = RefCell::new(RecvArena::new());
             *self.assist.borrow_mut() = Some(Assist { sockets: RefCell::new(Vec::new()), arena, _check: check });
         }
         if let Some(assist) = self.assist.borrow().as_ref() {
+            core.enable_assist();
             assist.sockets.borrow_mut().push(Arc::downgrade(core));
         }
     }
@@ -203,10 +199,12 @@ impl JsLoop {
         let (Ok(mut sockets), Ok(mut arena)) = (assist.sockets.try_borrow_mut(), assist.arena.try_borrow_mut()) else {
             return;
         };
-        let now = reactor::monotonic_ns();
+        // The clock is read once, and only if some socket has had data.
+        let mut now = None;
+        let mut now = || *now.get_or_insert_with(reactor::monotonic_ns);
         sockets.retain(|weak| match weak.upgrade() {
             Some(core) if !core.is_closed() => {
-                if core.needs_assist(now) {
+                if core.needs_assist(&mut now) {
                     core.assist_read(&mut arena, RECV_BATCH);
                 }
                 true
@@ -220,7 +218,7 @@ impl JsLoop {
         Box::new(LoopNotify {
             ready: Arc::clone(&self.ready),
             sender: Arc::clone(&self.sender),
-            in_turn: inline.then(|| Arc::clone(&self.in_turn)),
+            wake: !inline,
             spare,
         })
     }
@@ -244,22 +242,18 @@ impl JsLoop {
         let inline = self.inline.borrow();
         let Some(inline) = inline.as_ref() else { return };
         let Ok(mut turner) = inline.turner.try_borrow_mut() else { return };
-        self.in_turn.store(true, Ordering::Release);
         let mut messages = inline.reactor.turn(&mut turner, Some(Duration::ZERO));
-        self.in_turn.store(false, Ordering::Release);
+        // Inline sockets' mail is posted only by this turn and its rereads, and never wakes the
+        // async handle (see `notifier`): everything they post is delivered here, a reread's
+        // receive error included even when it read no datagram.
         let mut delivered = self.deliver_ready(scope);
         while delivered {
             // The last datagram's nextTicks run first (its send, say), as after each of libuv's
             // recv callbacks, before the next read.
             scope.boundary();
-            self.in_turn.store(true, Ordering::Release);
             let read = inline.reactor.reread(&mut turner);
-            self.in_turn.store(false, Ordering::Release);
-            if read == 0 {
-                break;
-            }
             messages += read;
-            delivered = self.deliver_ready(scope);
+            delivered = self.deliver_ready(scope) && read > 0;
         }
         let more_waiting = turner.has_carried();
         let pause = inline.moderation.borrow_mut().after_turn(messages, more_waiting);
@@ -335,24 +329,20 @@ impl JsLoop {
     }
 }
 
-/// Records a socket as ready and, unless it is an inline socket read inside an inline turn (which
-/// delivers right after), fires the async handle: from the reactor thread that is the only
-/// cross-thread wake-up, once per delivery.
+/// Records a socket as ready and, for a thread-driver socket, fires the async handle: from the
+/// reactor thread that is the only cross-thread wake-up, once per delivery. An inline socket's
+/// mail is posted inside `turn_inline`, which delivers it before it returns.
 struct LoopNotify {
     ready: ReadyList,
     sender: Arc<WakeSender>,
-    /// For an inline socket only: its reads happen inside this thread's inline turns, which
-    /// deliver right after. A thread-driver socket's reactor posts at any moment, and an inline
-    /// turn that reads nothing more delivers nothing more: its notification must always wake.
-    in_turn: Option<Arc<AtomicBool>>,
+    wake: bool,
     spare: Spare,
 }
 
 impl Notify for LoopNotify {
     fn notify(&self, core: &Arc<UdpCore>) {
         lock(&self.ready).push_back((Arc::clone(core), Arc::clone(&self.spare)));
-        let in_turn = self.in_turn.as_ref().is_some_and(|in_turn| in_turn.load(Ordering::Acquire));
-        if !in_turn {
+        if self.wake {
             self.sender.wake();
         }
     }
