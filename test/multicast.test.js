@@ -6,28 +6,11 @@
 // makes on an unbound socket, and argument errors of both families.
 
 const { test } = require('node:test');
-const { assertSame, assertLogHas } = require('./helpers/differential');
+const { assertSame, assertLogHas, loSender, wildcardReceiver } = require('./helpers/differential');
 
 const T = { timeout: 15000 };
 const GROUP = '239.255.43.17';
 const SSM_GROUP = '232.43.1.17';
-
-// A receiver on 0.0.0.0 (multicast and broadcast need the wildcard), logged as `label`.
-async function wildcardReceiver(ctx, label = 'R', options = {}) {
-  const r = ctx.socket(label, { type: 'udp4', ...options });
-  ctx.watch(r);
-  await ctx.bound(r, 0, '0.0.0.0');
-  return { r, port: r.address().port };
-}
-
-// A sender bound to `address` whose multicast goes out on lo.
-async function loSender(ctx, label = 'S', address = '127.0.0.1') {
-  const s = ctx.socket(label, 'udp4');
-  ctx.watch(s);
-  await ctx.bound(s, 0, address);
-  s.setMulticastInterface('127.0.0.1');
-  return s;
-}
 
 function sendAndWait(ctx, s, msg, port, address, label) {
   const cb = ctx.callback(label);
@@ -134,8 +117,7 @@ test('IPv6 multicast: join ff02::/ff15:: groups on lo by scope, send on lo: what
   const log = await assertSame(async (ctx) => {
     const r = ctx.socket('R', 'udp6');
     ctx.watch(r);
-    await ctx.bound(r, 0, '::');
-    const port = r.address().port;
+    const port = await ctx.bound(r, 0, '::');
     ctx.call('addMembership("ff15::4317", "::%lo")', () => r.addMembership('ff15::4317', '::%lo'));
     ctx.call('addMembership("ff02::4317", "::%1")', () => r.addMembership('ff02::4317', '::%1'));
     ctx.call('addMembership("ff02::4318") (any interface)', () => r.addMembership('ff02::4318'));
@@ -252,4 +234,18 @@ test('IPv4 multicast options on a udp6 socket (libuv sets the IPv4 option on the
     ctx.call('udp6 SSM IPv4 group', () => v6.addSourceSpecificMembership('127.0.0.1', SSM_GROUP));
   });
   assertLogHas(log, "'udp6 setMulticastInterface(\"127.0.0.1\")', 'returned'");
+});
+
+test("membership calls with an empty interface string: the builtin's EINVAL", T, async () => {
+  const log = await assertSame(async (ctx) => {
+    const s = ctx.socket('S', 'udp4');
+    ctx.call("addMembership(group, '')", () => s.addMembership(GROUP, ''));
+    ctx.call("dropMembership(group, '')", () => s.dropMembership(GROUP, ''));
+    ctx.call("addSourceSpecificMembership(source, group, '')",
+      () => s.addSourceSpecificMembership('127.0.0.1', '232.43.1.29', ''));
+    ctx.call("dropSourceSpecificMembership(source, group, '')",
+      () => s.dropSourceSpecificMembership('127.0.0.1', '232.43.1.29', ''));
+    ctx.call('addMembership(group) without an interface', () => s.addMembership(GROUP));
+  });
+  assertLogHas(log, "addMembership(group, '')", 'threw');
 });

@@ -371,6 +371,24 @@ async function receiver(ctx, label = 'R', type = 'udp4') {
   return { r, port };
 }
 
+// A udp4 receiver on 0.0.0.0 (multicast and broadcast need the wildcard), logged as `label`, with
+// createSocket `options`. Resolves with { r, port }.
+async function wildcardReceiver(ctx, label = 'R', options = {}) {
+  const r = ctx.socket(label, { type: 'udp4', ...options });
+  ctx.watch(r);
+  const port = await ctx.bound(r, 0, '0.0.0.0');
+  return { r, port };
+}
+
+// A udp4 sender bound to `address` whose multicast goes out on lo.
+async function loSender(ctx, label = 'S', address = '127.0.0.1') {
+  const s = ctx.socket(label, 'udp4');
+  ctx.watch(s);
+  await ctx.bound(s, 0, address);
+  s.setMulticastInterface('127.0.0.1');
+  return s;
+}
+
 // Asserts that `lines` (a rendered log) has an entry containing each of `needles`, in order:
 // the test's own check that the reference run exercised what the test is about.
 function assertLogHas(lines, ...needles) {
@@ -383,6 +401,8 @@ function assertLogHas(lines, ...needles) {
 }
 
 module.exports = {
+  loSender,
+  wildcardReceiver,
   PACKAGE_ROOT,
   assertLogHas,
   assertSame,
