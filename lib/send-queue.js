@@ -127,19 +127,22 @@ function sendRun(queue, bufs, ips, ports, requests, first) {
 // The run's distinct destinations, flat [ip, port, ...], with destIndex[i] naming datagram i's:
 // the native side then reads and parses each address once per flush, not once per datagram. Keyed
 // by ip, then port, with no key string built per datagram: the ip strings are usually the same
-// string object from send to send, whose hash V8 keeps.
+// string object from send to send, whose hash V8 keeps. A run to one destination (one datagram
+// per tick, say) makes no Map at all; they are made at the second distinct destination.
 function destinationsOf(ips, ports) {
   const count = ips.length;
   if (destIndex.length < count) destIndex = new Uint32Array(count * 2);
-  const dests = [];
-  const byIp = new Map(); // ip -> Map(port -> index into dests / 2)
-  let lastIp;
-  let lastPort;
-  let last = -1;
-  for (let i = 0; i < count; i++) {
+  let lastIp = ips[0];
+  let lastPort = ports[0];
+  let last = 0;
+  const dests = [lastIp, lastPort];
+  let byIp; // ip -> Map(port -> index into dests / 2)
+  destIndex[0] = 0;
+  for (let i = 1; i < count; i++) {
     const ip = ips[i];
     const port = ports[i];
     if (ip !== lastIp || port !== lastPort) {
+      byIp ??= new Map([[dests[0], new Map([[dests[1], 0]])]]);
       let byPort = byIp.get(ip);
       if (byPort === undefined) {
         byPort = new Map();
