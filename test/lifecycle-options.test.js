@@ -158,38 +158,43 @@ test('close() while the bind lookup is pending, and while a send lookup is pendi
 
 // bind({ fd }): the process inherits a UDP socket as fd 3 (bash's /dev/udp makes one, connected to
 // a peer), and the module wraps it. The peer echoes to the port the child names, so the echo comes
-// from the connected peer and passes the kernel's filter.
-test('bind({ fd }) wraps an inherited UDP socket (connected by its creator): address, receive, sends', T, async () => {
-  const dgram = loadBuiltin();
-  const peer = dgram.createSocket('udp4');
-  await new Promise((resolve) => peer.bind(0, '127.0.0.1', resolve));
-  peer.on('message', (msg, rinfo) => {
-    const m = /^ping (\d+)$/.exec(String(msg));
-    if (m) peer.send('pong', Number(m[1]), '127.0.0.1');
+// from the connected peer and passes the kernel's filter. Run with an IPv4 fd and with an IPv6 fd,
+// both in a udp4 socket: address() and rinfo say the fd's family, whatever the socket's type.
+for (const { family, loopback } of [{ family: 'udp4', loopback: '127.0.0.1' }, { family: 'udp6', loopback: '::1' }]) {
+  test(`bind({ fd }) wraps an inherited ${family} socket (connected by its creator) in a udp4 socket: address, receive, sends`, T, async () => {
+    const dgram = loadBuiltin();
+    const peer = dgram.createSocket(family);
+    await new Promise((resolve) => peer.bind(0, loopback, resolve));
+    peer.on('message', (msg, rinfo) => {
+      const m = /^ping (\d+)$/.exec(String(msg));
+      if (m) peer.send('pong', Number(m[1]), loopback);
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-dgram-fd-'));
+    const wrapper = path.join(dir, 'node-with-udp-fd3');
+    fs.writeFileSync(wrapper, '#!/bin/bash\nexec 3<>"/dev/udp/$PEER_HOST/$PEER_PORT" || exit 97\nexec "$REAL_NODE" "$@"\n', { mode: 0o755 });
+    try {
+      const { builtin } = await childBoth(`
+        const host = process.env.PEER_HOST;
+        const peerType = host.includes(':') ? 'udp6' : 'udp4';
+        const s = dgram.createSocket('udp4');
+        s.on('error', (e) => out('error', e.code, e.syscall));
+        s.on('listening', () => {
+          const a = s.address();
+          out('listening', a.address, a.family, a.port === Number(process.env.PEER_PORT) ? 'peer port?' : 'own port');
+          try { out('remoteAddress', s.remoteAddress()); } catch (e) { out('remoteAddress threw', e.code); }
+          s.send('addressed', Number(process.env.PEER_PORT), host, (e, n) => out('addressed send', e ? e.code : n));
+          const h = dgram.createSocket(peerType);
+          h.send('ping ' + a.port, Number(process.env.PEER_PORT), host, () => h.close());
+        });
+        s.on('message', (m, r) => { out('message', String(m), r.address, r.family, r.port === Number(process.env.PEER_PORT)); s.close(); });
+        s.on('close', () => out('close'));
+        out('bind returned this', s.bind({ fd: 3 }) === s);
+        setTimeout(() => { out('timeout'); process.exit(1); }, 3000).unref();
+      `, { execPath: wrapper, env: { REAL_NODE: process.execPath, PEER_HOST: loopback, PEER_PORT: String(peer.address().port) } });
+      assert.ok(builtin.stdout.some((line) => line.includes('"message","pong"')), builtin.stdout.join('\n') + builtin.stderr);
+    } finally {
+      peer.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-dgram-fd-'));
-  const wrapper = path.join(dir, 'node-with-udp-fd3');
-  fs.writeFileSync(wrapper, '#!/bin/bash\nexec 3<>"/dev/udp/127.0.0.1/$PEER_PORT" || exit 97\nexec "$REAL_NODE" "$@"\n', { mode: 0o755 });
-  try {
-    const { builtin } = await childBoth(`
-      const s = dgram.createSocket('udp4');
-      s.on('error', (e) => out('error', e.code, e.syscall));
-      s.on('listening', () => {
-        const a = s.address();
-        out('listening', a.address, a.family, a.port === Number(process.env.PEER_PORT) ? 'peer port?' : 'own port');
-        try { out('remoteAddress', s.remoteAddress()); } catch (e) { out('remoteAddress threw', e.code); }
-        s.send('addressed', Number(process.env.PEER_PORT), '127.0.0.1', (e, n) => out('addressed send', e ? e.code : n));
-        const h = dgram.createSocket('udp4');
-        h.send('ping ' + a.port, Number(process.env.PEER_PORT), '127.0.0.1', () => h.close());
-      });
-      s.on('message', (m, r) => { out('message', String(m), r.address, r.port === Number(process.env.PEER_PORT)); s.close(); });
-      s.on('close', () => out('close'));
-      out('bind returned this', s.bind({ fd: 3 }) === s);
-      setTimeout(() => { out('timeout'); process.exit(1); }, 3000).unref();
-    `, { execPath: wrapper, env: { REAL_NODE: process.execPath, PEER_PORT: String(peer.address().port) } });
-    assert.ok(builtin.stdout.some((line) => line.includes('"message","pong"')), builtin.stdout.join('\n') + builtin.stderr);
-  } finally {
-    peer.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+}
