@@ -44,7 +44,7 @@
 //   setOption(handle, OPT_*, value) -> 0 | -errno
 //   getOption(handle, OPT_*) -> value (>= 0) | -errno
 //   setMulticastInterface(handle, ip) -> 0 | -errno
-//   membership(handle, add, group, iface) -> 0 | -errno          iface '' = any
+//   membership(handle, add, group, iface) -> 0 | -errno          iface null = any ('' is EINVAL)
 //   sourceMembership(handle, add, source, group, iface) -> 0 | -errno
 //   ref(handle) / unref(handle)         whether this socket keeps the event loop alive (while bound).
 //   close(handle)                       deregisters and closes the fd now; no dispatch after it.

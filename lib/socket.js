@@ -843,7 +843,7 @@ function changeMembership(socket, add, multicastAddress, interfaceAddress) {
   // The group's family picks the option whatever the socket's (the kernel refuses IPv6 on IPv4:
   // ENOPROTOOPT).
   if (!err) err = interfaceError(iface, family);
-  if (!err) err = kernel.membership(socket[kState].handle, add, group, iface ?? '');
+  if (!err) err = kernel.membership(socket[kState].handle, add, group, iface);
   if (err) throw errnoException(err, syscall);
 }
 
@@ -856,7 +856,7 @@ function changeSourceMembership(socket, add, sourceAddress, groupAddress, interf
   const family = net.isIP(groupAddress);
   let err = family === 0 || net.isIP(sourceAddress) !== family ? EINVAL : ensureFd(socket);
   if (!err) err = interfaceError(iface, family);
-  if (!err) err = kernel.sourceMembership(socket[kState].handle, add, sourceAddress, groupAddress, iface ?? '');
+  if (!err) err = kernel.sourceMembership(socket[kState].handle, add, sourceAddress, groupAddress, iface);
   if (err) throw errnoException(err, syscall);
 }
 

@@ -285,16 +285,15 @@ fn get_option(mut cx: FunctionContext) -> JsResult<JsNumber> {
     Ok(cx.number(value))
 }
 
-/// An optional interface argument: '' (or absent) means "let the kernel choose". Either family:
-/// the kernel answers a mismatch, as it does for the builtin.
+/// An optional interface argument: not a string (absent, null) means "let the kernel choose".
+/// Either family: the kernel answers a mismatch, as it does for the builtin.
 fn iface_arg(cx: &mut FunctionContext, index: usize) -> NeonResult<Result<Option<(std::net::IpAddr, u32)>, i32>> {
+    // Not a string (undefined, null): any interface. A string is parsed as libuv parses it, so
+    // '' is EINVAL.
     let text = match cx.argument_opt(index) {
         Some(value) if value.is_a::<JsString, _>(cx) => value.downcast_or_throw::<JsString, _>(cx)?.value(cx),
-        _ => String::new(),
+        _ => return Ok(Ok(None)),
     };
-    if text.is_empty() {
-        return Ok(Ok(None));
-    }
     Ok(addr::parse_any_ip(&text).map(Some).ok_or(error::EINVAL))
 }
 
