@@ -75,7 +75,8 @@
 // RECV_ERROR_PEER = 0xFFFFFFFF,
 // FLAG_REUSEADDR = 1, FLAG_REUSEPORT = 2, FLAG_IPV6ONLY = 4, OPT_BROADCAST = 1, OPT_TTL = 2,
 // OPT_MULTICAST_TTL = 3, OPT_MULTICAST_LOOP = 4, OPT_RCVBUF = 5, OPT_SNDBUF = 6,
-// DRIVER_THREAD = 0, DRIVER_INLINE = 1, PENDING_CAP_BYTES.
+// DRIVER_THREAD = 0, DRIVER_INLINE = 1, PENDING_CAP_BYTES, STEPS_PER_CALLBACK (receive events a
+// socket emits per loop callback before the loop's other phases run).
 //
 // A throw from dispatch() reaches Node as an uncaught exception with the thrown value itself.
 

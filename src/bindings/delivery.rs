@@ -38,7 +38,7 @@ pub const KIND_RECV_STEP: u32 = 3;
 /// Receive events one socket may emit per loop callback before the rest of the loop (timers,
 /// other sockets) gets a turn. libuv reads at most 32 datagrams per socket per iteration for the
 /// builtin; more here, because each step is cheap and the batch is already in memory.
-const STEPS_PER_CALLBACK: usize = 256;
+pub const STEPS_PER_CALLBACK: usize = 256;
 
 /// Datagrams libuv reads per readable UDP socket per poll phase (src/unix/udp.c, uv__udp_recvmsg).
 const LIBUV_READS_PER_EVENT: usize = 32;

@@ -405,7 +405,7 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
 }
 
 fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
-    let constants: [(&str, f64); 20] = [
+    let constants: [(&str, f64); 21] = [
         ("KIND_RECV_STEP", KIND_RECV_STEP as f64),
         ("RECV_INFO_PKTINFO", 1.0),
         ("RECV_INFO_TIMESTAMP", 2.0),
@@ -426,6 +426,7 @@ fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
         ("OPT_RCVBUF", 5.0),
         ("OPT_SNDBUF", 6.0),
         ("PENDING_CAP_BYTES", crate::reactor::PENDING_CAP_BYTES as f64),
+        ("STEPS_PER_CALLBACK", delivery::STEPS_PER_CALLBACK as f64),
     ];
     for (name, value) in constants {
         let value = cx.number(value);
