@@ -142,7 +142,7 @@ function queueAll(socket, state, entries, resolved, destinationError, callback) 
         continue;
       }
     }
-    queued.push([i, { callback: undefined, address, port }, buf, ip]);
+    queued.push([i, sendQueue.observedRequest(undefined, address, port), buf, ip]);
   }
 
   if (!callback) {

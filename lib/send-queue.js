@@ -47,6 +47,11 @@ const UNOBSERVED = { callback: undefined, address: undefined, port: undefined, r
 // peer in errors). The queue adds `result` (bytes or -errno) and `waiting` (callback due).
 function createRequest(callback, address, port) {
   if (callback === undefined) return UNOBSERVED;
+  return observedRequest(callback, address, port);
+}
+
+// A request of its own even without a callback (yet): sendMany reads each datagram's result.
+function observedRequest(callback, address, port) {
   return { callback, address, port, result: undefined, waiting: false };
 }
 
@@ -220,6 +225,7 @@ function queuedCount(queue) {
 module.exports = {
   cancelInflight,
   createRequest,
+  observedRequest,
   createSendQueue,
   enqueueDatagram,
   kernel,
