@@ -210,7 +210,11 @@ impl LoopHandle {
             if (host.napi_get_uv_event_loop)(env, &mut uv_loop) != NAPI_OK || uv_loop.is_null() {
                 return None;
             }
-            let async_context = async_context(host, env)?;
+            // A check handle runs its task outside any scope: it needs no async context.
+            let async_context = match kind {
+                LoopHandleKind::Check(_) => ptr::null_mut(),
+                _ => async_context(host, env)?,
+            };
             let type_id = match kind {
                 LoopHandleKind::Readable(_) => UV_POLL,
                 LoopHandleKind::Async => UV_ASYNC,
