@@ -29,10 +29,11 @@ export interface BindSyncOptions {
  */
 export interface SocketOptions extends dgram.SocketOptions {
   /**
-   * Extra: how this socket's datagrams reach JavaScript. `'thread'` (the default, unless
-   * TURBO_DGRAM_DRIVER says otherwise): the reactor thread drains the kernel queue as data
-   * arrives and wakes JS once per batch. `'inline'`: the reactor is turned from Node's own event
-   * loop, with no thread hop.
+   * Extra: how this socket's datagrams reach JavaScript. `'handover'` (the default, unless
+   * TURBO_DGRAM_DRIVER says otherwise): the JS thread reads the socket as libuv would, and the
+   * reactor thread drains it only while the JS thread is stalled. `'thread'`: the reactor thread
+   * drains the kernel queue as data arrives and wakes JS once per batch. `'inline'`: the reactor
+   * is turned from Node's own event loop, with no thread hop.
    */
   driver?: ReceiveDriver | undefined;
   /**
@@ -45,7 +46,7 @@ export interface SocketOptions extends dgram.SocketOptions {
 }
 
 /** Extra: the receive drivers createSocket({ driver }) accepts. */
-export type ReceiveDriver = 'thread' | 'inline';
+export type ReceiveDriver = 'handover' | 'thread' | 'inline';
 
 /** The `'message'` listener that createSocket() takes: exactly @types/node's. */
 export type MessageListener = NonNullable<Parameters<typeof dgram.createSocket>[1]>;
@@ -113,6 +114,11 @@ export interface SocketStats {
   /** Deliveries to JavaScript (each one native batch), and datagrams per delivery on average. */
   receiveBatches: number;
   meanBatchSize: number;
+  /**
+   * Times the reactor thread took this socket's reads over because its JS thread left data
+   * waiting (the `'handover'` driver; always 0 with the others).
+   */
+  takeovers: number;
 }
 
 /** Extra: one datagram's content for {@link Socket.sendMany}. */

@@ -10,10 +10,11 @@
 //
 //   init(dispatch)                      once per thread (worker); dispatch(id, kind, a, b, c) receives
 //                                       every event of every socket of this thread, see KIND_* below.
-//   create(family[, driver]) -> handle  family 4 | 6; driver DRIVER_THREAD (default) or DRIVER_INLINE.
-//                                       No fd yet (like libuv: the fd is made by bind). An inline
-//                                       driver that cannot start on this host falls back to the
-//                                       thread driver.
+//   create(family[, driver]) -> handle  family 4 | 6; driver DRIVER_HANDOVER, DRIVER_THREAD
+//                                       (when absent) or DRIVER_INLINE. No fd yet (like libuv: the
+//                                       fd is made by bind). An inline driver that cannot start on
+//                                       this host falls back to the thread driver; a handover socket
+//                                       its thread cannot watch is read by the reactor thread.
 //   socketId(handle)      -> number     the id dispatch() is called with.
 //   driverOf(handle)      -> number     the driver the socket got (DRIVER_*).
 //   bind(handle, ip, port, flags) -> 0 | -errno

@@ -13,13 +13,14 @@
 // each emit, so a listener that throws (the native side reports it as uncaught) never sees the
 // same datagram twice. Nothing is delivered once the socket is closed.
 
+const { Buffer } = require('node:buffer');
 const { errnoException } = require('./errors');
 const { RECV_ERROR_PEER, datagramView, takeDatagram } = require('./receive-batch');
 const { stepBatchExtras, batchExtrasDone } = require('./receive-extras');
 
 // family: the socket's fd's, 'IPv4' | 'IPv6' (that of every peer it receives from).
 function createReceiveState(family) {
-  const receive = { backlog: [], family: '', blockListFamily: '' };
+  const receive = { backlog: [], family: '', blockListFamily: '', lastIpv4: -1, lastIpv4Text: '' };
   setReceiveFamily(receive, family);
   return receive;
 }
@@ -41,6 +42,44 @@ function onReceiveBatch(socket, state, data, meta, peers, info, locals) {
     start: 0, length: 0, datagram: 0, infoSkip: undefined, run: undefined, runPos: 0,
   });
   return receiveStep(socket, state);
+}
+
+// This thread's receive pool (src/bindings/pool.rs): the ArrayBuffer that single-datagram
+// batches are copied into, replaced whenever the native side passes a new one (lib/socket.js's
+// dispatch hands it over first, whether or not the datagram is delivered).
+let receivePool;
+
+function setReceivePool(pool) {
+  receivePool = pool;
+}
+
+// A batch of one datagram (native KIND_RECV_ONE): its payload at `offset` in the receive pool,
+// `peer` the sender's IPv4 address as a number or its address text. The same events as a
+// one-datagram KIND_RECV batch, without the batch record; with the extras in use (or, should it
+// ever happen, a backlog) it becomes such a batch.
+function onReceiveOne(socket, state, offset, length, peer, port) {
+  const { receive } = state;
+  const address = typeof peer === 'number' ? ipv4Text(receive, peer) : peer;
+  if (receive.backlog.length > 0 || socket.listenerCount('messages') > 0) {
+    const data = Buffer.from(receivePool, offset, length);
+    return onReceiveBatch(socket, state, data, Uint32Array.of(length, 0), [address, port]);
+  }
+  const blockList = state.receiveBlockList;
+  if (blockList !== undefined && blockList.check(address, receive.blockListFamily)) return false;
+  if (socket.listenerCount('message') === 0) return false;
+  socket.emit('message', Buffer.from(receivePool, offset, length),
+    { address, family: receive.family, port, size: length });
+  return false;
+}
+
+// The dotted text of an IPv4 address (a number in host order), remembered for the next datagram
+// (most come from the sender of the last one).
+function ipv4Text(receive, ip) {
+  if (ip !== receive.lastIpv4) {
+    receive.lastIpv4 = ip;
+    receive.lastIpv4Text = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+  }
+  return receive.lastIpv4Text;
 }
 
 // Emits the next receive event of the socket ('message', or 'error' for a failed recvmsg);
@@ -86,4 +125,6 @@ function stepBatch(socket, state, batch) {
   return false;
 }
 
-module.exports = { createReceiveState, onReceiveBatch, receiveStep, setReceiveFamily };
+module.exports = {
+  createReceiveState, onReceiveBatch, onReceiveOne, receiveStep, setReceiveFamily, setReceivePool,
+};

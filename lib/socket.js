@@ -52,7 +52,9 @@ const { BUFFER_TYPES, joinChunks, toBuffer, toBufferList } = require('./buffers'
 const sendQueue = require('./send-queue');
 
 const { kernel } = sendQueue; // native calls that change kernel state: queued sends go first
-const { createReceiveState, onReceiveBatch, receiveStep, setReceiveFamily } = require('./receive');
+const {
+  createReceiveState, onReceiveBatch, onReceiveOne, receiveStep, setReceiveFamily, setReceivePool,
+} = require('./receive');
 const extras = require('./extras');
 
 const kState = Symbol('state symbol');
@@ -61,7 +63,10 @@ const BindState = { UNBOUND: 0, BINDING: 1, BOUND: 2 };
 const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
 
 const { EINVAL, EISCONN } = UV;
-const DRIVERS = { thread: native.DRIVER_THREAD, inline: native.DRIVER_INLINE };
+// The receive drivers (README, "Receive drivers"); the first is the default.
+const DRIVERS = { handover: native.DRIVER_HANDOVER, thread: native.DRIVER_THREAD, inline: native.DRIVER_INLINE };
+const DEFAULT_DRIVER = 'handover';
+const DRIVER_LIST = Object.keys(DRIVERS).map((name) => `'${name}'`).join(', ');
 
 const udpSocketChannel = dc.channel('udp.socket');
 
@@ -78,10 +83,14 @@ const socketsById = new Map(); // sockets with an fd the reactor reports on
 // Every native event of every socket of this thread. Receive events return whether more of the
 // socket's receive backlog waits (lib/receive.js).
 function dispatch(id, kind, a, b, c, d, e) {
+  // A new receive pool is taken whichever socket it came with, delivered to or not.
+  if (kind === native.KIND_RECV_ONE && a !== undefined) setReceivePool(a);
   const socket = socketsById.get(id);
   if (socket === undefined) return false;
   const state = socket[kState];
-  if (kind === native.KIND_RECV) {
+  if (kind === native.KIND_RECV_ONE) {
+    return state.receiving ? onReceiveOne(socket, state, b, c, d, e) : false;
+  } else if (kind === native.KIND_RECV) {
     return state.receiving ? onReceiveBatch(socket, state, a, b, c, d, e) : false;
   } else if (kind === native.KIND_RECV_STEP) {
     return receiveStep(socket, state);
@@ -105,17 +114,17 @@ function driverFor(options) {
     return DRIVERS[defaultDriverName];
   }
   if (!Object.hasOwn(DRIVERS, name)) {
-    throw new ERR_INVALID_ARG_VALUE('options.driver', name, "must be 'thread' or 'inline'");
+    throw new ERR_INVALID_ARG_VALUE('options.driver', name, `must be one of ${DRIVER_LIST}`);
   }
   return DRIVERS[name];
 }
 
 function defaultDriver() {
   const fromEnv = process.env.TURBO_DGRAM_DRIVER;
-  if (fromEnv === undefined || fromEnv === '') return 'thread';
+  if (fromEnv === undefined || fromEnv === '') return DEFAULT_DRIVER;
   if (Object.hasOwn(DRIVERS, fromEnv)) return fromEnv;
-  process.emitWarning(`TURBO_DGRAM_DRIVER=${fromEnv} is not 'thread' or 'inline'; using 'thread'`);
-  return 'thread';
+  process.emitWarning(`TURBO_DGRAM_DRIVER=${fromEnv} is not one of ${DRIVER_LIST}; using '${DEFAULT_DRIVER}'`);
+  return DEFAULT_DRIVER;
 }
 
 // events.addAbortListener arrived in Node 20.5; the fallback does the same for 20.0 - 20.4.

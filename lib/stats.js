@@ -20,6 +20,8 @@ function socketStats(handle) {
     pendingDrops: s.droppedPending,
     receiveBatches: s.receiveBatches, // deliveries to JS, each one native batch
     meanBatchSize: s.receiveBatches === 0 ? 0 : s.receivedDatagrams / s.receiveBatches,
+    // Times the reactor thread took the reads over from a stalled JS thread (handover driver).
+    takeovers: s.takeovers,
   };
 }
 

@@ -43,12 +43,14 @@ struct Host {
     napi_create_string_utf8: unsafe extern "C" fn(NapiEnv, *const c_char, usize, *mut NapiValue) -> NapiStatus,
     napi_get_value_string_utf8: unsafe extern "C" fn(NapiEnv, NapiValue, *mut c_char, usize, *mut usize) -> NapiStatus,
     napi_async_init: unsafe extern "C" fn(NapiEnv, NapiValue, NapiValue, *mut *mut c_void) -> NapiStatus,
+    napi_async_destroy: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
     napi_open_callback_scope: unsafe extern "C" fn(NapiEnv, NapiValue, *mut c_void, *mut *mut c_void) -> NapiStatus,
     napi_close_callback_scope: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
     napi_is_exception_pending: unsafe extern "C" fn(NapiEnv, *mut bool) -> NapiStatus,
     napi_get_and_clear_last_exception: unsafe extern "C" fn(NapiEnv, *mut NapiValue) -> NapiStatus,
     napi_fatal_exception: unsafe extern "C" fn(NapiEnv, NapiValue) -> NapiStatus,
     napi_add_env_cleanup_hook: unsafe extern "C" fn(NapiEnv, unsafe extern "C" fn(*mut c_void), *mut c_void) -> NapiStatus,
+    napi_remove_env_cleanup_hook: unsafe extern "C" fn(NapiEnv, unsafe extern "C" fn(*mut c_void), *mut c_void) -> NapiStatus,
     uv_handle_size: unsafe extern "C" fn(c_int) -> usize,
     uv_poll_init: unsafe extern "C" fn(*mut UvLoop, *mut UvPoll, c_int) -> c_int,
     uv_poll_start: unsafe extern "C" fn(*mut UvPoll, c_int, UvPollCb) -> c_int,
@@ -97,12 +99,14 @@ impl Host {
             napi_create_string_utf8: resolve!(napi_create_string_utf8),
             napi_get_value_string_utf8: resolve!(napi_get_value_string_utf8),
             napi_async_init: resolve!(napi_async_init),
+            napi_async_destroy: resolve!(napi_async_destroy),
             napi_open_callback_scope: resolve!(napi_open_callback_scope),
             napi_close_callback_scope: resolve!(napi_close_callback_scope),
             napi_is_exception_pending: resolve!(napi_is_exception_pending),
             napi_get_and_clear_last_exception: resolve!(napi_get_and_clear_last_exception),
             napi_fatal_exception: resolve!(napi_fatal_exception),
             napi_add_env_cleanup_hook: resolve!(napi_add_env_cleanup_hook),
+            napi_remove_env_cleanup_hook: resolve!(napi_remove_env_cleanup_hook),
             uv_handle_size: resolve!(uv_handle_size),
             uv_poll_init: resolve!(uv_poll_init),
             uv_poll_start: resolve!(uv_poll_start),
@@ -161,7 +165,8 @@ struct HandleState {
 
 /// Which libuv handle to make.
 pub enum LoopHandleKind {
-    /// `uv_poll_t` watching an fd for readability (the inline driver's epoll fd).
+    /// `uv_poll_t` watching an fd for readability (the inline driver's epoll fd, a socket of the
+    /// handover driver, a pause timer).
     Readable(c_int),
     /// `uv_async_t`, fired from any thread through its `WakeSender` (the thread driver's wake-up).
     Async,
@@ -292,6 +297,29 @@ impl LoopHandle {
         }
     }
 
+    /// Closes the handle now, before the env's teardown would (a socket's own watch, closed with
+    /// the socket: libuv must stop watching an fd before it is closed). A handle the teardown
+    /// already closed is left alone.
+    pub fn close(self) {
+        let Some(host) = host() else { return };
+        // SAFETY: as in `sender`. The cleanup hook is removed first so that it never sees the
+        // state `free_handle` will free; `close_on_teardown` is the same close it would have run.
+        unsafe {
+            if (*self.state).closed {
+                return;
+            }
+            let env = (*self.state).env;
+            (host.napi_remove_env_cleanup_hook)(env, close_on_teardown, self.state as *mut c_void);
+            // The async context ends with the handle (async_hooks' destroy), as a closed builtin
+            // handle's does; at teardown nothing is left to observe it, so it is not ended there.
+            let context = std::mem::replace(&mut (*self.state).async_context, ptr::null_mut());
+            if !context.is_null() {
+                (host.napi_async_destroy)(env, context);
+            }
+            close_on_teardown(self.state as *mut c_void);
+        }
+    }
+
     /// Whether the handle keeps the event loop alive.
     pub fn set_ref(&self, referenced: bool) {
         let Some(host) = host() else { return };
@@ -335,18 +363,38 @@ impl CallbackScope {
     /// Closes the callback scope (running nextTicks and microtasks) and opens a new one: the
     /// boundary between two datagrams, as between two of the builtin's recv callbacks.
     pub fn boundary(&mut self) {
+        self.end();
+        self.reopen();
+    }
+
+    /// Closes the callback scope (running nextTicks and microtasks), leaving none open until
+    /// `reopen`: for a caller that decides only afterwards whether it runs more JS.
+    pub fn end(&mut self) {
         let Some(host) = host() else { return };
+        if self.scope.is_null() {
+            return;
+        }
         // SAFETY: on the JS thread, inside the handle scope opened by `fire`; `scope` is the
-        // callback scope this struct opened last.
+        // callback scope this struct opened last, not yet closed.
         unsafe {
             (host.napi_close_callback_scope)(self.env, self.scope);
-            self.report_pending_exception();
-            let mut scope = ptr::null_mut();
-            if (host.napi_open_callback_scope)(self.env, self.resource, self.async_context, &mut scope) == NAPI_OK {
-                self.scope = scope;
-            } else {
-                self.scope = ptr::null_mut();
-            }
+        }
+        self.scope = ptr::null_mut();
+        self.report_pending_exception();
+    }
+
+    /// Opens a new callback scope after `end` (a no-op while one is open).
+    pub fn reopen(&mut self) {
+        let Some(host) = host() else { return };
+        if !self.scope.is_null() {
+            return;
+        }
+        let mut scope = ptr::null_mut();
+        // SAFETY: on the JS thread, inside the handle scope opened by `fire`, with no callback
+        // scope of ours open; `resource` and `async_context` are the ones `fire` opened with.
+        let opened = unsafe { (host.napi_open_callback_scope)(self.env, self.resource, self.async_context, &mut scope) };
+        if opened == NAPI_OK {
+            self.scope = scope;
         }
     }
 
@@ -371,8 +419,24 @@ impl CallbackScope {
 
 // SAFETY (both callbacks): libuv calls them on the loop's thread with a handle we started,
 // whose `data` is our HandleState until `free_handle`.
-unsafe extern "C" fn on_poll(handle: *mut c_void, _status: c_int, _events: c_int) {
+unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, _events: c_int) {
+    if status < 0 {
+        // libuv stops a poll handle whose fd reports POLLERR (a connected UDP socket's pending
+        // ICMP error) and says UV_EBADF. The read this callback makes takes the error (as the
+        // builtin's recvmsg does at that point), so the watch goes on.
+        restart_poll(handle);
+    }
     fire(handle);
+}
+
+/// # Safety
+/// As for `on_poll`.
+unsafe fn restart_poll(handle: *mut c_void) {
+    let Some(host) = host() else { return };
+    let state = *(handle as *mut *mut HandleState);
+    if !state.is_null() && !(*state).closed {
+        (host.uv_poll_start)(handle, UV_READABLE, on_poll);
+    }
 }
 
 unsafe extern "C" fn on_async(handle: *mut c_void) {

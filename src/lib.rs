@@ -4,12 +4,14 @@
 //! readiness and delivery; `socket` creates sockets and sets options; `batch` holds the
 //! recvmmsg/sendmmsg `unsafe`; `host` the libuv/Node-API FFI of the inline driver; `addr` and
 //! `error` convert addresses and errors; `moderation` decides when a driver pauses to gather a
-//! batch; `sync` has the lock helpers.
+//! batch; `handover` when the default driver's reads pass between a JS thread and the reactor;
+//! `sync` has the lock helpers.
 
 pub mod addr;
 pub mod batch;
 mod bindings;
 pub mod error;
+pub mod handover;
 mod host;
 mod moderation;
 pub mod reactor;

@@ -6,7 +6,11 @@
 //! told through the socket's `Notify` at most once per delivery: the next wake-up happens only
 //! after JS has found the mailbox empty (see `UdpCore::take_mail`).
 //!
-//! This module knows nothing of Node: `Notify` is how bindings.rs plugs in a neon `Channel`.
+//! Sockets of the handover driver (crate::handover) are read by their JS thread while it is
+//! responsive; this reactor only checks on them (`Reactor::check_handovers`) and reads them while
+//! their JS thread is stalled.
+//!
+//! This module knows nothing of Node: `Notify` is how bindings/delivery.rs learns of mail.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -25,6 +29,7 @@ use socket2::{SockAddr, Socket};
 use crate::addr::Family;
 use crate::batch::{self, Datagram, RecvArena, RecvMessage};
 use crate::error;
+use crate::handover::{CheckClock, Handover, Verdict};
 use crate::moderation::{self, Moderation, MODERATION_PAUSE};
 use crate::socket;
 use crate::sync::{lock, read, write};
@@ -52,8 +57,10 @@ const WAKER_TOKEN: Token = Token(usize::MAX);
 /// How a socket's owner (the JS thread) is told that its mailbox has something.
 pub trait Notify: Send + Sync {
     /// Called with the mailbox marked in flight; the owner must eventually call
-    /// `UdpCore::take_mail` until it returns false (which ends the delivery).
-    fn notify(&self, core: &Arc<UdpCore>);
+    /// `UdpCore::take_mail` until it returns false (which ends the delivery). `on_js_thread`: the
+    /// mail was posted by the socket's own JS thread (which may deliver it itself), not by the
+    /// reactor thread.
+    fn notify(&self, core: &Arc<UdpCore>, on_js_thread: bool);
 }
 
 /// What the reactor gathered for JS since its last delivery: received datagrams back to back,
@@ -224,6 +231,8 @@ pub struct Stats {
     /// The kernel's drop counter for this socket (SO_MEMINFO) as it stood at close; while open it
     /// is read live.
     pub kernel_drops: AtomicU64,
+    /// Times the reactor thread took a handover socket's reads over from its stalled JS thread.
+    pub takeovers: AtomicU64,
 }
 
 impl Stats {
@@ -294,6 +303,11 @@ pub struct UdpCore {
     last_data_ns: AtomicU64,
     /// How long nobody must have read the socket before its JS thread does (see ASSIST_LAG_NS).
     assist_lag_ns: AtomicU64,
+    /// For a socket of the handover driver: who reads it now (see crate::handover).
+    pub handover: Option<Handover>,
+    /// INTEREST_* bits this socket is registered with in its reactor's epoll; changed on the
+    /// thread that turns the reactor only (and at attach, before anyone else knows the socket).
+    epoll_interest: AtomicU8,
 
     pub stats: Stats,
 }
@@ -314,6 +328,9 @@ pub fn monotonic_ns() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
 }
 
+const INTEREST_READ: u8 = 1;
+const INTEREST_WRITE: u8 = 2;
+
 const SEND_MODE_UNCONNECTED: u8 = 0;
 const SEND_MODE_CONNECTED: u8 = 1;
 const SEND_MODE_CAREFUL: u8 = 2;
@@ -327,6 +344,16 @@ enum ReadOutcome {
 
 impl UdpCore {
     pub fn new(notify: Box<dyn Notify>) -> Arc<UdpCore> {
+        UdpCore::make(notify, None)
+    }
+
+    /// A socket of the handover driver: its JS thread reads it (`read_on_js_thread`) until the
+    /// reactor takes over.
+    pub fn with_handover(notify: Box<dyn Notify>) -> Arc<UdpCore> {
+        UdpCore::make(notify, Some(Handover::default()))
+    }
+
+    fn make(notify: Box<dyn Notify>, handover: Option<Handover>) -> Arc<UdpCore> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Arc::new(UdpCore {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -345,6 +372,8 @@ impl UdpCore {
             last_read_ns: AtomicU64::new(0),
             last_data_ns: AtomicU64::new(0),
             assist_lag_ns: AtomicU64::new(ASSIST_LAG_NS),
+            handover,
+            epoll_interest: AtomicU8::new(0),
             stats: Stats::default(),
         })
     }
@@ -423,7 +452,13 @@ impl UdpCore {
         if io.is_some() || self.is_closed() || self.reactor.get().is_some() {
             return Err((error::EINVAL, bound));
         }
-        if let Err(errno) = reactor.register(self, bound.socket.as_raw_fd()) {
+        let registered = if self.handover.is_some() {
+            reactor.watch(self);
+            Ok(())
+        } else {
+            reactor.register(self, bound.socket.as_raw_fd())
+        };
+        if let Err(errno) = registered {
             return Err((errno, bound));
         }
         batch::enable_receive_offloads(bound.socket.as_raw_fd());
@@ -552,7 +587,7 @@ impl UdpCore {
 
     /// Appends to the mailbox and notifies the owner unless a delivery is already in flight.
     /// Returns true, having marked the mailbox paused, when it is too full to read more.
-    fn post(self: &Arc<Self>, fill: impl FnOnce(&mut Mail)) -> bool {
+    fn post(self: &Arc<Self>, on_js_thread: bool, fill: impl FnOnce(&mut Mail)) -> bool {
         let (wake, full) = {
             let mut mailbox = lock(&self.mailbox);
             fill(&mut mailbox.mail);
@@ -563,7 +598,7 @@ impl UdpCore {
             (wake, mailbox.pause_if_full())
         };
         if wake && !self.is_closed() {
-            self.notify.notify(self);
+            self.notify.notify(self, on_js_thread);
         }
         full
     }
@@ -581,7 +616,7 @@ impl UdpCore {
     /// next poll's recvmsg report it. A read on this thread would take it before those sends, so
     /// the reactor stops reading and leaves the error to the JS thread's next delivery.
     fn defer_error_check(self: &Arc<Self>) {
-        let _ = self.post(|mail| mail.check_error = true);
+        let _ = self.post(false, |mail| mail.check_error = true);
         lock(&self.mailbox).paused = true;
     }
 
@@ -604,7 +639,46 @@ impl UdpCore {
     /// messages it read.
     fn read_ready(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
         let _reader = lock(&self.reader);
-        self.read_locked(arena, limit)
+        self.read_locked(arena, limit, false)
+    }
+
+    /// The JS thread's read of a handover-driver socket (its libuv watch fired): up to `limit`
+    /// messages into the mailbox, which it then delivers itself. Returns how many it read; the
+    /// kernel queue is known to be empty when that is fewer than `limit` (see `drain_into_mailbox`).
+    pub fn read_on_js_thread(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> usize {
+        if let Some(handover) = &self.handover {
+            handover.note_js_service();
+        }
+        let _reader = lock(&self.reader);
+        self.read_locked(arena, limit, true).1
+    }
+
+    /// On the JS thread, once it has delivered all the reactor read for it: the reads of a
+    /// handover socket come back to the JS thread. Returns whether they did (the reactor then
+    /// stops watching the socket for reads).
+    pub fn take_reads_back(&self) -> bool {
+        let Some(handover) = &self.handover else { return false };
+        if !handover.give_back() {
+            return false;
+        }
+        if let Some(reactor) = self.reactor.get().and_then(Weak::upgrade) {
+            reactor.request_interest_update(self.id);
+        }
+        true
+    }
+
+    /// A handover socket its JS thread cannot watch: the reactor reads it from now on.
+    pub fn give_reads_to_reactor(self: &Arc<Self>) {
+        let Some(handover) = &self.handover else { return };
+        handover.take_over();
+        if let Some(reactor) = self.reactor.get().and_then(Weak::upgrade) {
+            reactor.request_interest_update(self.id);
+        }
+    }
+
+    /// Whether the reactor thread must leave this socket's reads to its JS thread.
+    fn read_by_js_thread(&self) -> bool {
+        self.handover.as_ref().is_some_and(Handover::js_reads)
     }
 
     /// Whether the socket's JS thread should read it too (at `now`, a `monotonic_ns`): datagrams
@@ -630,7 +704,7 @@ impl UdpCore {
         // Waits for a read of the reactor in progress (a reactor preempted in the middle of one
         // holds the JS thread, as a builtin socket's reads would, instead of letting it send on).
         let _reader = lock(&self.reader);
-        let read = self.read_locked(arena, limit).1;
+        let read = self.read_locked(arena, limit, true).1;
         if read == 0 {
             let lag = self.assist_lag_ns.load(Ordering::Relaxed);
             self.assist_lag_ns.store((lag * 2).min(ASSIST_LAG_MAX_NS), Ordering::Relaxed);
@@ -645,8 +719,8 @@ impl UdpCore {
 
     /// `read_ready` with the reader lock held; for an assisted socket, notes when it read and
     /// when it brought data.
-    fn read_locked(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
-        let outcome = self.drain_into_mailbox(arena, limit);
+    fn read_locked(self: &Arc<Self>, arena: &mut RecvArena, limit: usize, on_js_thread: bool) -> (ReadOutcome, usize) {
+        let outcome = self.drain_into_mailbox(arena, limit, on_js_thread);
         if !self.assisted.load(Ordering::Relaxed) {
             return outcome;
         }
@@ -659,7 +733,7 @@ impl UdpCore {
         outcome
     }
 
-    fn drain_into_mailbox(self: &Arc<Self>, arena: &mut RecvArena, limit: usize) -> (ReadOutcome, usize) {
+    fn drain_into_mailbox(self: &Arc<Self>, arena: &mut RecvArena, limit: usize, on_js_thread: bool) -> (ReadOutcome, usize) {
         let io = read(&self.io);
         let Some(bound) = io.as_ref() else { return (ReadOutcome::Drained, 0) };
         let fd = bound.socket.as_raw_fd();
@@ -677,7 +751,7 @@ impl UdpCore {
             match arena.recv(fd, max) {
                 Ok(count) => {
                     messages += count;
-                    if self.post(|mail| self.take_datagrams(arena, count, mail)) {
+                    if self.post(on_js_thread, |mail| self.take_datagrams(arena, count, mail)) {
                         return (ReadOutcome::Drained, messages);
                     }
                     // A short batch means the queue was empty: epoll (edge-triggered) reports the
@@ -691,7 +765,7 @@ impl UdpCore {
                 Err(err) => {
                     let errno = error::to_errno(&err);
                     self.note_async_error(errno);
-                    let _ = self.post(|mail| mail.push_recv_error(errno));
+                    let _ = self.post(on_js_thread, |mail| mail.push_recv_error(errno));
                     errors += 1;
                     if errors >= ERRORS_PER_TURN {
                         return (ReadOutcome::Drained, messages);
@@ -746,7 +820,7 @@ impl UdpCore {
         let fd = bound.socket.as_raw_fd();
         let mut backlog = lock(&self.backlog);
         if backlog.entries.is_empty() {
-            disarm_write(&mut backlog, registry, fd, self.id);
+            self.disarm_write(&mut backlog, registry, fd);
             return;
         }
         let mut results = Vec::with_capacity(backlog.entries.len());
@@ -761,20 +835,60 @@ impl UdpCore {
         };
         backlog.remove_sent(finished);
         if backlog.entries.is_empty() {
-            disarm_write(&mut backlog, registry, fd, self.id);
+            self.disarm_write(&mut backlog, registry, fd);
         }
         drop(backlog);
         if finished > 0 {
             self.stats.count_sends(&results);
-            let _ = self.post(|mail| mail.send_results.extend_from_slice(&results));
+            let _ = self.post(false, |mail| mail.send_results.extend_from_slice(&results));
         }
     }
 }
 
-fn disarm_write(backlog: &mut Backlog, registry: &Registry, fd: RawFd, id: u64) {
-    if backlog.write_armed {
-        backlog.write_armed = false;
-        let _ = registry.reregister(&mut SourceFd(&fd), token_of(id), Interest::READABLE);
+impl UdpCore {
+    fn disarm_write(&self, backlog: &mut Backlog, registry: &Registry, fd: RawFd) {
+        if backlog.write_armed {
+            backlog.write_armed = false;
+            self.update_interest(registry, fd, false);
+        }
+    }
+
+    /// Registers the socket's fd with `registry` for what the reactor must watch now: readability
+    /// unless its JS thread reads it (the handover driver), writability while a send backlog waits;
+    /// deregisters it when neither. On the thread that turns the reactor. Returns whether the
+    /// registration is as wanted.
+    fn update_interest(&self, registry: &Registry, fd: RawFd, write_armed: bool) -> bool {
+        let mut wanted = 0;
+        if !self.read_by_js_thread() {
+            wanted |= INTEREST_READ;
+        }
+        if write_armed {
+            wanted |= INTEREST_WRITE;
+        }
+        let current = self.epoll_interest.load(Ordering::Relaxed);
+        if wanted == current {
+            return true;
+        }
+        let source = &mut SourceFd(&fd);
+        let token = token_of(self.id);
+        let changed = match (current, wanted) {
+            (_, 0) => registry.deregister(source),
+            (0, _) => registry.register(source, token, interest_of(wanted)),
+            _ => registry.reregister(source, token, interest_of(wanted)),
+        };
+        if changed.is_ok() {
+            self.epoll_interest.store(wanted, Ordering::Relaxed);
+        }
+        changed.is_ok()
+    }
+}
+
+/// mio's interest for non-empty INTEREST_* bits.
+fn interest_of(bits: u8) -> Interest {
+    match (bits & INTEREST_READ != 0, bits & INTEREST_WRITE != 0) {
+        (true, true) => Interest::READABLE | Interest::WRITABLE,
+        (false, true) => Interest::WRITABLE,
+        _ => Interest::READABLE,
     }
 }
 
@@ -787,6 +901,8 @@ enum Command {
     WantWrite(u64),
     /// JS emptied the mailbox of a socket the reactor had paused: read it again.
     ReadAgain(u64),
+    /// A handover socket's reads went back to its JS thread: stop watching it for them.
+    UpdateInterest(u64),
 }
 
 /// A reactor: the registry of its sockets, its command queue and the waker that interrupts its
@@ -797,6 +913,8 @@ pub struct Reactor {
     waker: Waker,
     sockets: Mutex<HashMap<u64, Arc<UdpCore>>>,
     commands: Mutex<Vec<Command>>,
+    /// Handover-driver sockets, checked every CHECK_INTERVAL (see `check_handovers`).
+    watched: Mutex<Vec<Weak<UdpCore>>>,
 }
 
 /// The state one turn of a reactor works with. It stays on the thread that turns it.
@@ -811,6 +929,8 @@ pub struct Turner {
     read_limit: usize,
     /// Sockets read in the current turn, with how many messages each gave (see `reread`).
     served: Vec<(Arc<UdpCore>, usize)>,
+    /// When the handover sockets are checked next.
+    checks: CheckClock,
 }
 
 impl Turner {
@@ -843,6 +963,7 @@ impl Reactor {
             waker,
             sockets: Mutex::new(HashMap::new()),
             commands: Mutex::new(Vec::new()),
+            watched: Mutex::new(Vec::new()),
         });
         let turner = Turner {
             poll,
@@ -852,6 +973,7 @@ impl Reactor {
             carried: Vec::new(),
             read_limit: READS_PER_TURN,
             served: Vec::new(),
+            checks: CheckClock::default(),
         };
         Ok((reactor, turner))
     }
@@ -869,11 +991,19 @@ impl Reactor {
             moderation::set_timer_slack_ns(1_000);
             let mut moderation = Moderation::default();
             loop {
-                // A socket left with data last turn is served again at once, after other events.
-                let timeout = if turner.has_carried() { Some(Duration::ZERO) } else { None };
+                // A socket left with data last turn is served again at once, after other events;
+                // otherwise the wait ends in time for the next handover check, if any is watched.
+                let timeout = if turner.has_carried() {
+                    Some(Duration::ZERO)
+                } else if lock(&turned.watched).is_empty() {
+                    None
+                } else {
+                    Some(turner.checks.timeout(Instant::now()))
+                };
                 // Per-socket work is guarded inside the turn; this guard keeps the thread (every
                 // socket's reader) alive through a panic anywhere else in it, at the cost of that turn.
                 let read = guarded(|| turned.turn(&mut turner, timeout)).unwrap_or(0);
+                guarded(|| turned.check_handovers(&mut turner));
                 if moderation.after_turn(read, turner.has_carried()) {
                     std::thread::sleep(MODERATION_PAUSE);
                 }
@@ -892,10 +1022,62 @@ impl Reactor {
     fn register(&self, core: &Arc<UdpCore>, fd: RawFd) -> Result<(), i32> {
         lock(&self.sockets).insert(core.id, Arc::clone(core));
         let registered = self.registry.register(&mut SourceFd(&fd), token_of(core.id), Interest::READABLE);
+        core.epoll_interest.store(INTEREST_READ, Ordering::Relaxed);
         registered.map_err(|e| {
+            core.epoll_interest.store(0, Ordering::Relaxed);
             lock(&self.sockets).remove(&core.id);
             error::to_errno(&e)
         })
+    }
+
+    /// A handover socket: known to the reactor (for its send backlog and a takeover) but not
+    /// watched for reads while its JS thread reads it.
+    fn watch(&self, core: &Arc<UdpCore>) {
+        lock(&self.sockets).insert(core.id, Arc::clone(core));
+        lock(&self.watched).push(Arc::downgrade(core));
+        // The reactor thread may be waiting without a timeout: let it start checking.
+        self.wake();
+    }
+
+    /// Every CHECK_INTERVAL (or IDLE_CHECK_INTERVAL while all is quiet), on the reactor thread:
+    /// takes over the reads of each handover socket whose JS thread has left data unserviced for a
+    /// whole interval (see `Handover::check`), and forgets closed ones. A socket taken over is read
+    /// in the next turn, at once.
+    pub fn check_handovers(&self, turner: &mut Turner) {
+        let now = Instant::now();
+        if !turner.checks.is_due(now) {
+            return;
+        }
+        let mut any_active = false;
+        let mut watched = lock(&self.watched);
+        watched.retain(|weak| {
+            let Some(core) = weak.upgrade().filter(|core| !core.is_closed()) else { return false };
+            let Some(handover) = &core.handover else { return false };
+            if !handover.js_reads() {
+                any_active = true;
+                return true;
+            }
+            let pending = || core.with_socket(|sock, _| Ok(socket::has_pending_input(sock))).unwrap_or(false);
+            match handover.check(pending) {
+                Verdict::Keep { active } => any_active |= active,
+                Verdict::TakeOver => {
+                    any_active = true;
+                    handover.take_over();
+                    Stats::add(&core.stats.takeovers, 1);
+                    let armed = lock(&core.backlog).write_armed;
+                    let _ = core.with_socket(|sock, _| Ok(core.update_interest(&self.registry, sock.as_raw_fd(), armed)));
+                    turner.carried.push(Arc::clone(&core));
+                }
+            }
+            true
+        });
+        turner.checks.checked(now, any_active);
+    }
+
+    /// A handover socket's reads changed hands: the reactor adjusts what it watches.
+    fn request_interest_update(&self, id: u64) {
+        lock(&self.commands).push(Command::UpdateInterest(id));
+        self.wake();
     }
 
     fn deregister(&self, id: u64, fd: RawFd) {
@@ -949,6 +1131,10 @@ impl Reactor {
             }
         }
         for core in readable.drain(..) {
+            if core.read_by_js_thread() {
+                // A handover socket given back meanwhile: its JS thread reads it now.
+                continue;
+            }
             let Some((outcome, read)) = guarded(|| core.read_ready(arena, *read_limit)) else { continue };
             messages += read;
             if outcome == ReadOutcome::MoreToRead {
@@ -997,14 +1183,17 @@ impl Reactor {
                 }
                 Command::WantWrite(id) => {
                     let Some(core) = self.lookup(token_of(id)) else { continue };
-                    let armed = core.with_socket(|socket, _| {
-                        let fd = socket.as_raw_fd();
-                        self.registry
-                            .reregister(&mut SourceFd(&fd), token_of(id), Interest::READABLE | Interest::WRITABLE)
-                    });
-                    if armed.is_ok() {
+                    let armed = core.with_socket(|socket, _| Ok(core.update_interest(&self.registry, socket.as_raw_fd(), true)));
+                    if armed == Ok(true) {
                         guarded(|| core.write_ready(&self.registry));
                     }
+                }
+                Command::UpdateInterest(id) => {
+                    let Some(core) = self.lookup(token_of(id)) else { continue };
+                    let _ = core.with_socket(|socket, _| {
+                        let armed = lock(&core.backlog).write_armed;
+                        Ok(core.update_interest(&self.registry, socket.as_raw_fd(), armed))
+                    });
                 }
             }
         }

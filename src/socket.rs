@@ -236,6 +236,15 @@ pub fn kernel_drops(socket: &Socket) -> io::Result<u32> {
     Ok(meminfo[SK_MEMINFO_DROPS])
 }
 
+/// Whether the socket's receive queue holds anything (a datagram, or an error to report): a
+/// `poll` that does not wait.
+pub fn has_pending_input(socket: &Socket) -> bool {
+    let mut pollfd = libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, and a zero timeout: the call only reads and writes `pollfd`.
+    let ready = unsafe { libc::poll(&mut pollfd, 1, 0) };
+    ready > 0 && pollfd.revents & (libc::POLLIN | libc::POLLERR) != 0
+}
+
 /// Which way a membership call goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Membership {

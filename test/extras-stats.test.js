@@ -11,7 +11,7 @@ const { bound, flooder, procUdpDrops, turbo, until } = require('./helpers/extras
 const T = { timeout: 30000 };
 
 const KEYS = ['receivedDatagrams', 'receivedBytes', 'sentDatagrams', 'sentBytes', 'sendErrors',
-  'kernelDrops', 'pendingDrops', 'receiveBatches', 'meanBatchSize'];
+  'kernelDrops', 'pendingDrops', 'receiveBatches', 'meanBatchSize', 'takeovers'];
 
 test('getStats(): zeros before bind, then the datagrams and bytes sent and received', T, async (t) => {
   const r = turbo.createSocket('udp4');

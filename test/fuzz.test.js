@@ -19,7 +19,7 @@ async function runFuzz(args, timeoutMs) {
   return { code: r.code, signal: r.signal, out: r.stdout + r.stderr };
 }
 
-for (const [driver, seed] of [['thread', 7000], ['inline', 9000]]) {
+for (const [driver, seed] of [['handover', 5000], ['thread', 7000], ['inline', 9000]]) {
   test(`fuzz: ${CALLS} calls from seed ${seed} on the ${driver} driver, no divergence from node:dgram`, { timeout: 30000 }, async () => {
     const r = await runFuzz(['--seed', String(seed), '--count', String(CALLS), '--driver', driver], 25000);
     const summary = /fuzz: .* (\d+) calls, (\d+) divergences/.exec(r.out);

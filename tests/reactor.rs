@@ -15,7 +15,7 @@ use turbo_dgram::socket::{self, BindFlags};
 struct TestNotify(Mutex<Sender<u64>>);
 
 impl Notify for TestNotify {
-    fn notify(&self, core: &Arc<UdpCore>) {
+    fn notify(&self, core: &Arc<UdpCore>, _on_js_thread: bool) {
         let _ = self.0.lock().unwrap().send(core.id);
     }
 }

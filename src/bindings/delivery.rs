@@ -1,8 +1,9 @@
 //! Delivery of reactor mail into JS, for both drivers.
 //!
 //! Each JS thread has one `JsLoop`: a libuv async handle that the reactor thread fires when a
-//! thread-driver socket has mail, and (once an inline socket exists) the inline reactor with the
-//! libuv poll handle that turns it. Either way delivery runs from a top-level libuv callback, so
+//! thread-driver socket has mail (or a handover socket it took over), (once an inline socket
+//! exists) the inline reactor with the libuv poll handle that turns it, and a libuv poll handle
+//! per handover-driver socket, on the socket's own fd, whose callback reads it and delivers. Either way delivery runs from a top-level libuv callback, so
 //! this module owns the callback scopes and gives every datagram its own, as node:dgram does with
 //! one MakeCallback per datagram: the nextTicks and microtasks a 'message' listener queues run
 //! before the next datagram's 'message'.
@@ -20,11 +21,12 @@ use std::time::Duration;
 use neon::prelude::*;
 use neon::thread::LocalKey;
 
+use super::pool::ReceivePool;
 use crate::addr;
 use crate::batch::{RecvArena, RECV_BATCH};
 use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, OnFire, WakeSender};
 use crate::moderation::{Moderation, PauseTimer, MODERATION_PAUSE};
-use crate::reactor::{self, Mail, Notify, Reactor, Turner, UdpCore};
+use crate::reactor::{self, Mail, Notify, Reactor, Turner, UdpCore, RECV_ERROR_PEER};
 use crate::sync::lock;
 
 /// dispatch(id, KIND_RECV, data, meta, peers[, info, locals]) -> more: a new batch; JS emits its
@@ -34,6 +36,11 @@ pub const KIND_RECV: u32 = 1;
 pub const KIND_SEND_DONE: u32 = 2;
 /// dispatch(id, KIND_RECV_STEP) -> more: the next event of the socket's receive backlog.
 pub const KIND_RECV_STEP: u32 = 3;
+/// dispatch(id, KIND_RECV_ONE, pool, offset, length, peer, port) -> more: a batch of one
+/// datagram without receive info, its payload at `offset` in this thread's receive pool (`pool`
+/// is the pool's ArrayBuffer when it is new, else undefined); `peer` is the sender's IPv4 address
+/// as a number (host order), or its address text otherwise.
+pub const KIND_RECV_ONE: u32 = 4;
 
 /// Receive events one socket may emit per loop callback before the rest of the loop (timers,
 /// other sockets) gets a turn. libuv reads at most 32 datagrams per socket per iteration for the
@@ -42,6 +49,19 @@ pub const STEPS_PER_CALLBACK: usize = 256;
 
 /// Datagrams libuv reads per readable UDP socket per poll phase (src/unix/udp.c, uv__udp_recvmsg).
 const LIBUV_READS_PER_EVENT: usize = 32;
+
+/// Whether posting mail fires the JS thread's async handle.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Thread driver: every notification (the JS thread's read assist's too) is delivered by the
+    /// async handle.
+    Always,
+    /// Inline driver: mail is posted inside the turn that delivers it.
+    Never,
+    /// Handover driver: mail the JS thread read is delivered by the same callback; the reactor's
+    /// (after a takeover) wakes the JS thread.
+    FromReactor,
+}
 
 /// The JS function that receives every socket event of this JS thread (one per Node env).
 pub static DISPATCH: LocalKey<Root<JsFunction>> = LocalKey::new();
@@ -94,6 +114,13 @@ pub struct JsLoop {
     holders: Cell<usize>,
     /// Made with this thread's first thread-driver socket.
     assist: RefCell<Option<Assist>>,
+    /// Where this thread reads its handover sockets; made with the first one.
+    arena: RefCell<Option<Box<RecvArena>>>,
+    /// Local ports of this thread's handover sockets, and whether a send of this thread went to
+    /// one of them since the last read (see `serve_socket`).
+    own_ports: RefCell<Vec<u16>>,
+    sent_to_own_port: Cell<bool>,
+    pool: RefCell<ReceivePool>,
 }
 
 thread_local! {
@@ -138,6 +165,10 @@ impl JsLoop {
             inline: RefCell::new(None),
             holders: Cell::new(0),
             assist: RefCell::new(None),
+            arena: RefCell::new(None),
+            own_ports: RefCell::new(Vec::new()),
+            sent_to_own_port: Cell::new(false),
+            pool: RefCell::new(ReceivePool::default()),
         });
         JS_LOOP.with(|l| *l.borrow_mut() = Some(Rc::clone(&js_loop)));
         Some(js_loop)
@@ -213,14 +244,80 @@ impl JsLoop {
         });
     }
 
-    /// The notifier for a socket of this thread (`inline`: one the inline reactor reads).
-    pub fn notifier(&self, spare: Spare, inline: bool) -> Box<dyn Notify> {
-        Box::new(LoopNotify {
-            ready: Arc::clone(&self.ready),
-            sender: Arc::clone(&self.sender),
-            wake: !inline,
-            spare,
-        })
+    /// The notifier for a socket of this thread.
+    pub fn notifier(&self, spare: Spare, wake: Wake) -> Box<dyn Notify> {
+        Box::new(LoopNotify { ready: Arc::clone(&self.ready), sender: Arc::clone(&self.sender), wake, spare })
+    }
+
+    /// Starts this thread's watch on a bound handover socket's fd: libuv calls `serve_socket`
+    /// whenever it is readable (level-triggered, as for the builtin's own UDP handles). `None`
+    /// where libuv refuses; the caller then hands the socket to the reactor for good.
+    pub fn watch_socket(&self, core: &Arc<UdpCore>, fd: std::os::fd::RawFd, port: u16) -> Option<LoopHandle> {
+        let weak = Arc::downgrade(core);
+        let on_fire: OnFire = Box::new(move |scope| {
+            let Some(core) = weak.upgrade() else { return };
+            with_this_loop(|js_loop| js_loop.serve_socket(scope, &core));
+        });
+        let watch = LoopHandle::start(self.env, LoopHandleKind::Readable(fd), on_fire)?;
+        self.own_ports.borrow_mut().push(port);
+        Some(watch)
+    }
+
+    /// A handover socket closed: its port no longer counts as this thread's.
+    pub fn unwatch_port(&self, port: u16) {
+        let mut ports = self.own_ports.borrow_mut();
+        if let Some(at) = ports.iter().position(|&p| p == port) {
+            ports.swap_remove(at);
+        }
+    }
+
+    /// A send of this thread left for `port` (`None`: a connected socket's peer, not known here):
+    /// if that is one of this thread's handover sockets, the next `serve_socket` reads again after
+    /// delivering, as libuv would find the datagram in the same poll phase.
+    pub fn note_send_to(&self, port: Option<u16>) {
+        if self.sent_to_own_port.get() {
+            return;
+        }
+        let own = match port {
+            Some(port) => self.own_ports.borrow().contains(&port),
+            None => !self.own_ports.borrow().is_empty(),
+        };
+        if own {
+            self.sent_to_own_port.set(true);
+        }
+    }
+
+    /// A handover socket's fd is readable: read up to libuv's 32 datagrams and deliver them, each
+    /// in its own callback scope, as libuv's recv callbacks for the builtin. libuv then reads
+    /// again until the queue is empty; here a read that returned fewer than it asked for already
+    /// says the queue was empty, so the only datagrams that can be new are those this thread's
+    /// 'message' listeners sent to one of its own sockets (a loopback send arrives before the
+    /// send returns). Only then does it read again in this callback; anything else that arrived
+    /// meanwhile makes the fd readable for the next poll phase.
+    fn serve_socket(&self, scope: &mut CallbackScope, core: &Arc<UdpCore>) {
+        if !core.handover.as_ref().is_some_and(|handover| handover.js_may_serve()) {
+            // The reactor reads it meanwhile and delivers through the async handle, or did until
+            // that delivery (this loop iteration) gave the reads back: one delivery path per
+            // socket per iteration, so one STEPS_PER_CALLBACK budget.
+            return;
+        }
+        let Ok(mut arena) = self.arena.try_borrow_mut() else { return };
+        let arena = arena.get_or_insert_with(|| Box::new(RecvArena::new()));
+        let limit = LIBUV_READS_PER_EVENT;
+        self.sent_to_own_port.set(false);
+        let mut total = core.read_on_js_thread(arena, limit);
+        // Each pass delivers what the last read posted, a receive error without datagrams included
+        // (a pass that finds nothing ready ends the loop).
+        while self.deliver_ready(scope) && total < limit && !core.is_closed() {
+            // The last datagram's nextTicks run first (its send, say), as after each of libuv's
+            // recv callbacks, before the next read.
+            scope.end();
+            if !self.sent_to_own_port.replace(false) {
+                break;
+            }
+            scope.reopen();
+            total += core.read_on_js_thread(arena, limit - total);
+        }
     }
 
     /// One more (or one fewer) socket holds the event loop, as a referenced libuv handle would.
@@ -316,10 +413,11 @@ impl JsLoop {
         let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
         let Some(dispatch) = DISPATCH.get(&mut cx).map(|root| root.to_inner(&mut cx)) else { return true };
         let mut first = true;
+        let Ok(mut pool) = self.pool.try_borrow_mut() else { return true };
         for (core, spare) in ready.drain(..) {
             let id = cx.number(core.id as f64).upcast();
             let call = Call { dispatch, id };
-            if let Budget::Exhausted = deliver(&mut cx, scope, &mut first, call, &core, &spare) {
+            if let Budget::Exhausted = deliver(&mut cx, scope, &mut first, call, &core, &spare, &mut pool) {
                 lock(&self.ready).push_back((core, spare));
                 self.sender.wake();
             }
@@ -335,14 +433,19 @@ impl JsLoop {
 struct LoopNotify {
     ready: ReadyList,
     sender: Arc<WakeSender>,
-    wake: bool,
+    wake: Wake,
     spare: Spare,
 }
 
 impl Notify for LoopNotify {
-    fn notify(&self, core: &Arc<UdpCore>) {
+    fn notify(&self, core: &Arc<UdpCore>, on_js_thread: bool) {
         lock(&self.ready).push_back((Arc::clone(core), Arc::clone(&self.spare)));
-        if self.wake {
+        let wake = match self.wake {
+            Wake::Always => true,
+            Wake::Never => false,
+            Wake::FromReactor => !on_js_thread,
+        };
+        if wake {
             self.sender.wake();
         }
     }
@@ -364,6 +467,7 @@ fn deliver<'a>(
     call: Call<'a>,
     core: &Arc<UdpCore>,
     spare: &Spare,
+    pool: &mut ReceivePool,
 ) -> Budget {
     let step_kind = cx.number(KIND_RECV_STEP).upcast();
     let mut steps = 0;
@@ -386,6 +490,9 @@ fn deliver<'a>(
         let mut mail = std::mem::take(&mut *lock(spare));
         if !core.take_mail(&mut mail) {
             *lock(spare) = mail;
+            // The JS thread has caught up with all the reactor read for it: a handover socket's
+            // reads come back here (a no-op for one whose reads never left).
+            core.take_reads_back();
             return Budget::Idle;
         }
         core.resolve_error_check(&mut mail);
@@ -397,8 +504,16 @@ fn deliver<'a>(
         if !mail.meta.is_empty() && !core.is_closed() {
             core.stats.count_batch();
             next_scope(scope, first);
-            let args = batch_arguments(cx, call.id, &mail);
-            let more = call.run_with(cx, scope, args);
+            let more = match single_datagram(&mail) {
+                Some((payload, peer)) => {
+                    let args = one_arguments(cx, call.id, payload, peer, pool);
+                    call.run_with(cx, scope, args)
+                }
+                None => {
+                    let args = batch_arguments(cx, call.id, &mail);
+                    call.run_with(cx, scope, args)
+                }
+            };
             core.set_js_backlog(more);
             steps += 1;
         }
@@ -413,6 +528,43 @@ fn next_scope(scope: &mut CallbackScope, first: &mut bool) {
     if !std::mem::replace(first, false) {
         scope.boundary();
     }
+}
+
+/// The payload and sender of mail that holds exactly one datagram and no receive info.
+fn single_datagram(mail: &Mail) -> Option<(&[u8], SocketAddr)> {
+    match (mail.meta.as_slice(), mail.info.is_empty()) {
+        ([_, peer], true) if *peer != RECV_ERROR_PEER => Some((&mail.data, *mail.peers.get(*peer as usize)?)),
+        _ => None,
+    }
+}
+
+/// A KIND_RECV_ONE batch as JS takes it: seven scalars at most, where a batch of one would cost a
+/// Buffer, a Uint32Array and a peers array.
+fn one_arguments<'a>(
+    cx: &mut Cx<'a>,
+    id: Handle<'a, JsValue>,
+    payload: &[u8],
+    peer: SocketAddr,
+    pool: &mut ReceivePool,
+) -> NeonResult<[Handle<'a, JsValue>; 7]> {
+    let (new_pool, offset) = pool.place(cx, payload)?;
+    let new_pool = match new_pool {
+        Some(buffer) => buffer.upcast(),
+        None => cx.undefined().upcast(),
+    };
+    let address = match peer {
+        SocketAddr::V4(v4) => cx.number(u32::from(*v4.ip())).upcast(),
+        SocketAddr::V6(_) => cx.string(addr::format_ip(&peer)).upcast(),
+    };
+    Ok([
+        id,
+        cx.number(KIND_RECV_ONE).upcast(),
+        new_pool,
+        cx.number(offset as f64).upcast(),
+        cx.number(payload.len() as f64).upcast(),
+        address,
+        cx.number(peer.port()).upcast(),
+    ])
 }
 
 /// A KIND_RECV batch as JS takes it: payloads, meta pairs, the peers table and, with the
@@ -480,9 +632,9 @@ impl<'a> Call<'a> {
 
     /// `run` with arguments that could not be built (a JS exception, e.g. out of memory) reported
     /// as uncaught too.
-    fn run_with(self, cx: &mut Cx<'a>, scope: &CallbackScope, args: NeonResult<Vec<Handle<'a, JsValue>>>) -> bool {
+    fn run_with(self, cx: &mut Cx<'a>, scope: &CallbackScope, args: NeonResult<impl AsRef<[Handle<'a, JsValue>]>>) -> bool {
         match args {
-            Ok(args) => self.run(cx, scope, &args),
+            Ok(args) => self.run(cx, scope, args.as_ref()),
             Err(_) => {
                 scope.report_pending_exception();
                 false

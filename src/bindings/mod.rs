@@ -1,12 +1,13 @@
-//! The only module that speaks Neon: argument conversion, the `JsBox` socket handle, `Channel`
-//! delivery of reactor mail to JS, and cleanup when a JS thread (main or worker) goes away.
+//! The only module that speaks Neon: argument conversion, the `JsBox` socket handle, delivery of
+//! mail to JS (delivery.rs), and cleanup when a JS thread (main or worker) goes away.
 //!
 //! The contract these functions implement is written out in lib/native.js. Kernel errors are
 //! returned as negative errno numbers; a wrong argument type throws (a bug in lib/, not a user
 //! error). Nothing here unwraps what a user or the kernel controls.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -14,27 +15,43 @@ use neon::prelude::*;
 
 use crate::addr::{self, Family};
 use crate::error;
-use crate::host::NapiEnv;
+use crate::host::{LoopHandle, NapiEnv};
 use crate::reactor::{Mail, Reactor, UdpCore, RECV_ERROR_PEER};
 use crate::socket::{self, BindFlags, Membership, SockOpt};
 
 mod delivery;
+mod pool;
 mod send;
 
-use delivery::{JsLoop, Spare, DISPATCH, KIND_RECV, KIND_RECV_STEP, KIND_SEND_DONE};
+use delivery::{JsLoop, Spare, Wake, DISPATCH, KIND_RECV, KIND_RECV_ONE, KIND_RECV_STEP, KIND_SEND_DONE};
 
 /// Driver numbers as JS passes them to `create` (DRIVER_* constants).
 const DRIVER_THREAD: u32 = 0;
 const DRIVER_INLINE: u32 = 1;
+const DRIVER_HANDOVER: u32 = 2;
+
+/// Who reads a socket: see the README's "Receive drivers".
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    /// The process's reactor thread.
+    Thread,
+    /// Its JS thread's own reactor, turned from the event loop.
+    Inline,
+    /// Its JS thread through a libuv watch on the fd, the reactor thread while that one is
+    /// stalled (crate::handover).
+    Handover,
+}
 
 /// What a JS `Socket` holds: the shared core plus state that only its JS thread touches.
 pub struct SocketBox {
     core: Arc<UdpCore>,
     /// The family `createSocket` asked for; an adopted fd may replace it.
     family: Cell<Family>,
-    /// This thread's delivery loop; with `inline`, its reactor is the one this socket uses.
+    /// This thread's delivery loop; with the inline driver, its reactor is the one this socket uses.
     js_loop: Rc<JsLoop>,
-    inline: bool,
+    driver: Driver,
+    /// The handover driver's libuv watch on the fd, and the local port it was bound to.
+    watch: RefCell<Option<(LoopHandle, u16)>>,
     wants_ref: Cell<bool>,
     bound: Cell<bool>,
     /// Whether this socket currently counts among the loop's holders.
@@ -45,6 +62,7 @@ impl Finalize for SocketBox {
     /// Runs when the handle is garbage collected or its JS thread exits (Node-API finalizes every
     /// wrapped value at env teardown): a worker's sockets close with it, others stay untouched.
     fn finalize<'a, C: Context<'a>>(self, _cx: &mut C) {
+        self.stop_watch();
         self.core.close();
         if self.holding.get() {
             self.js_loop.adjust_holders(false);
@@ -62,7 +80,7 @@ impl SocketBox {
     }
 
     fn reactor(&self) -> Result<Arc<Reactor>, i32> {
-        if self.inline {
+        if self.driver == Driver::Inline {
             self.js_loop.inline_reactor().ok_or(error::EINVAL)
         } else {
             Reactor::thread()
@@ -72,6 +90,31 @@ impl SocketBox {
     fn started(&self) {
         self.bound.set(true);
         self.update_ref();
+        if self.driver == Driver::Handover {
+            self.start_watch();
+        }
+    }
+
+    /// The JS thread starts watching the handover socket's fd; where libuv cannot, the reactor
+    /// reads it for good (the thread driver's behaviour).
+    fn start_watch(&self) {
+        let fd_and_port = self.core.with_socket(|sock, _| {
+            let port = sock.local_addr()?.as_socket().map_or(0, |addr| addr.port());
+            Ok((sock.as_raw_fd(), port))
+        });
+        let watch = fd_and_port.ok().and_then(|(fd, port)| Some((self.js_loop.watch_socket(&self.core, fd, port)?, port)));
+        match watch {
+            Some(watch) => *self.watch.borrow_mut() = Some(watch),
+            None => self.core.give_reads_to_reactor(),
+        }
+    }
+
+    /// Stops the watch before the fd closes (libuv must not watch a closed fd).
+    fn stop_watch(&self) {
+        if let Some((watch, port)) = self.watch.borrow_mut().take() {
+            watch.close();
+            self.js_loop.unwatch_port(port);
+        }
     }
 }
 
@@ -128,17 +171,28 @@ fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
     let Some(js_loop) = JsLoop::for_this_thread(cx.to_raw() as NapiEnv) else {
         return cx.throw_error("turbo-dgram cannot attach to this Node's event loop (libuv or Node-API symbols missing)");
     };
-    let inline = wanted == DRIVER_INLINE as f64 && js_loop.inline_reactor().is_some();
+    let driver = if wanted == DRIVER_INLINE as f64 && js_loop.inline_reactor().is_some() {
+        Driver::Inline
+    } else if wanted == DRIVER_HANDOVER as f64 {
+        Driver::Handover
+    } else {
+        Driver::Thread
+    };
     let spare: Spare = Arc::new(Mutex::new(Mail::default()));
-    let core = UdpCore::new(js_loop.notifier(spare, inline));
-    if !inline {
+    let core = match driver {
+        Driver::Thread => UdpCore::new(js_loop.notifier(spare, Wake::Always)),
+        Driver::Inline => UdpCore::new(js_loop.notifier(spare, Wake::Never)),
+        Driver::Handover => UdpCore::with_handover(js_loop.notifier(spare, Wake::FromReactor)),
+    };
+    if driver == Driver::Thread {
         js_loop.track_thread_socket(&core);
     }
     Ok(cx.boxed(SocketBox {
         core,
         family: Cell::new(family),
         js_loop,
-        inline,
+        driver,
+        watch: RefCell::new(None),
         wants_ref: Cell::new(true),
         bound: Cell::new(false),
         holding: Cell::new(false),
@@ -147,7 +201,11 @@ fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
 
 fn driver_of(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
-    let driver = if socket.inline { DRIVER_INLINE } else { DRIVER_THREAD };
+    let driver = match socket.driver {
+        Driver::Thread => DRIVER_THREAD,
+        Driver::Inline => DRIVER_INLINE,
+        Driver::Handover => DRIVER_HANDOVER,
+    };
     Ok(cx.number(driver))
 }
 
@@ -375,6 +433,7 @@ fn unref(cx: FunctionContext) -> JsResult<JsUndefined> {
 
 fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     let socket = socket_arg(&mut cx)?;
+    socket.stop_watch();
     socket.core.close();
     socket.update_ref();
     Ok(cx.undefined())
@@ -393,6 +452,7 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
         ("sendErrors", s.send_errors.load(Relaxed)),
         ("droppedPending", s.dropped_pending.load(Relaxed)),
         ("receiveBatches", s.receive_batches.load(Relaxed)),
+        ("takeovers", s.takeovers.load(Relaxed)),
         // Read live from the kernel while the socket is open, else the count at close.
         ("kernelDrops", live_drops.unwrap_or(0).max(s.kernel_drops.load(Relaxed))),
     ];
@@ -405,12 +465,14 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsObject> {
 }
 
 fn export_constants(cx: &mut ModuleContext) -> NeonResult<()> {
-    let constants: [(&str, f64); 21] = [
+    let constants: [(&str, f64); 23] = [
         ("KIND_RECV_STEP", KIND_RECV_STEP as f64),
+        ("KIND_RECV_ONE", KIND_RECV_ONE as f64),
         ("RECV_INFO_PKTINFO", 1.0),
         ("RECV_INFO_TIMESTAMP", 2.0),
         ("DRIVER_THREAD", DRIVER_THREAD as f64),
         ("DRIVER_INLINE", DRIVER_INLINE as f64),
+        ("DRIVER_HANDOVER", DRIVER_HANDOVER as f64),
         ("KIND_RECV", KIND_RECV as f64),
         ("KIND_SEND_DONE", KIND_SEND_DONE as f64),
         ("RECV_ERROR_PEER", RECV_ERROR_PEER as f64),

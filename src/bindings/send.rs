@@ -101,6 +101,10 @@ fn send_with<'a>(cx: &mut FunctionContext<'a>, scratch: &mut Scratch) -> JsResul
             payload: payloads[i].as_slice(cx),
             dest: index.map(|index| &addresses[index[i] as usize]),
         });
+        match index {
+            None => socket.js_loop.note_send_to(None),
+            Some(_) => addresses.iter().for_each(|a| socket.js_loop.note_send_to(a.as_socket().map(|a| a.port()))),
+        }
         socket.core.send(&datagrams, &mut scratch.results)
     };
     match sent {

@@ -15,11 +15,11 @@
 // A divergence is confirmed by running the program again, then shrunk by removing steps while it
 // still diverges, and printed as the shortest program found (JSON, replayable, and as JS).
 //
-// Usage: node test/fuzz/fuzz.js [--seed N] [--count CALLS] [--driver thread|inline]
+// Usage: node test/fuzz/fuzz.js [--seed N] [--count CALLS] [--driver handover|thread|inline]
 //                               [--replay FILE.json] [--quiet]
 //   --seed N       first program's seed (default 1); program i uses seed N + i
 //   --count CALLS  stop after this many API calls (default 2000)
-//   --driver D     turbo-dgram's receive driver (sets TURBO_DGRAM_DRIVER; default: thread)
+//   --driver D     turbo-dgram's receive driver (sets TURBO_DGRAM_DRIVER; default: handover)
 //   --replay FILE  run the program in FILE (as printed for a divergence) and show both logs
 // Exit status: 0 no divergence, 1 divergences (each printed), 2 usage.
 //
@@ -514,9 +514,9 @@ function changesFamilyUnderSocket(socket, method, args) {
 // poll phase (libuv reads again after each 'message'), before any setImmediate; the thread driver
 // hands the datagram over later, so those rounds interleave with the program's next steps
 // differently (seeds 100805, 201432). On that driver the handler's send to itself is not made,
-// and says so in the log; the inline driver reads as libuv does and is fuzzed with it.
+// and says so in the log; the handover and inline drivers read as libuv does and are fuzzed with it.
 function loopsOnThreadDriver(action, slot, other, rinfo, ownPort) {
-  if ((process.env.TURBO_DGRAM_DRIVER || 'thread') !== 'thread') return false;
+  if (process.env.TURBO_DGRAM_DRIVER !== 'thread') return false;
   return (action === 'sendOther' && other === slot) || (action === 'echo' && rinfo.port === ownPort);
 }
 
@@ -691,7 +691,7 @@ async function main() {
     return;
   }
   if (opts.help) {
-    process.stdout.write('usage: node test/fuzz/fuzz.js [--seed N] [--count CALLS] [--driver thread|inline] [--replay FILE]\n');
+    process.stdout.write('usage: node test/fuzz/fuzz.js [--seed N] [--count CALLS] [--driver handover|thread|inline] [--replay FILE]\n');
     return;
   }
   if (opts.driver) process.env.TURBO_DGRAM_DRIVER = opts.driver;
@@ -706,7 +706,7 @@ async function main() {
     return;
   }
   const result = await fuzz({ seed: opts.seed, count: opts.count, log: (t) => process.stdout.write(`${t}\n`) });
-  process.stdout.write(`fuzz: driver ${process.env.TURBO_DGRAM_DRIVER || 'thread'}, seeds ${opts.seed}..${opts.seed + result.programs - 1}, ` +
+  process.stdout.write(`fuzz: driver ${process.env.TURBO_DGRAM_DRIVER || 'handover'}, seeds ${opts.seed}..${opts.seed + result.programs - 1}, ` +
     `${result.programs} programs, ${result.calls} calls, ${result.divergences.length} divergences ` +
     `(${result.divergences.filter((d) => !d.duplicate).length} distinct), ${result.unconfirmed.length} unconfirmed (timing), ` +
     `${(result.elapsedMs / 1000).toFixed(1)} s\n`);

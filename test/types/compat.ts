@@ -118,4 +118,4 @@ const hookOn: boolean = register.active;
 const inline: turbo.Socket = turbo.createSocket({ type: 'udp4', driver: 'inline' });
 const fromNodeOptions: turbo.SocketOptions = options;
 const driverNames: readonly turbo.ReceiveDriver[] = turbo.drivers;
-const firstDriver: 'thread' | 'inline' | undefined = turbo.drivers[0];
+const firstDriver: 'handover' | 'thread' | 'inline' | undefined = turbo.drivers[0];

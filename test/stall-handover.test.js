@@ -1,0 +1,78 @@
+'use strict';
+
+// A JS thread that stalls while datagrams keep coming: a worker thread of the same process sends
+// numbered datagrams at ~9k/s (a node:dgram sender, ten per timer tick) while the main thread,
+// which owns the receiving socket, blocks in Atomics.wait for 80 ms, three times, with normal
+// service in between. 80 ms at that rate is ~700 datagrams, more than the default receive queue
+// holds (~256 small datagrams), so the builtin loses some in every stall; the reference run pins
+// that (a scenario in which the builtin loses nothing would prove nothing here).
+//
+// With the handover driver (the default) the reactor thread sees data waiting unserviced, takes
+// the socket's reads over (src/handover.rs) and drains the kernel queue while JS is blocked, then
+// hands the reads back when JS has caught up. Every datagram must arrive, in order, across every
+// hand-over (JS thread -> reactor -> JS thread, three times): `takeovers` (a getStats() extra)
+// says that the reads really changed hands in each stall, so that a run in which they never did
+// cannot pass. Child processes, one per module.
+
+const { test } = require('node:test');
+const assert = require('node:assert');
+const { runChild } = require('./helpers/child');
+const { subjectSpec } = require('./helpers/differential');
+
+const TOTAL = 4000;
+const STALLS = 3;
+
+const scenario = (driver) => `
+  const { Worker } = require('node:worker_threads');
+  const r = dgram.createSocket({ type: 'udp4', driver: '${driver}' });
+  let received = 0;
+  let last = -1;
+  let inOrder = true;
+  r.on('message', (m) => {
+    const n = m.readUInt32BE(0);
+    inOrder = inOrder && n > last;
+    last = n;
+    received++;
+  });
+  setTimeout(() => { out('stuck', received); process.exit(1); }, 20000).unref();
+  r.bind(0, '127.0.0.1', () => {
+    const sender = new Worker(\`
+      const { workerData, parentPort } = require('node:worker_threads');
+      const s = require('node:dgram').createSocket('udp4');
+      s.connect(workerData.port, '127.0.0.1', () => {
+        let next = 0;
+        const tick = () => {
+          for (let i = 0; i < 10 && next < workerData.total; i++) {
+            const b = Buffer.alloc(4);
+            b.writeUInt32BE(next++);
+            s.send(b);
+          }
+          if (next < workerData.total) setTimeout(tick, 1);
+          else setTimeout(() => { s.close(); parentPort.postMessage('sent'); }, 20);
+        };
+        tick();
+      });
+    \`, { eval: true, workerData: { port: r.address().port, total: ${TOTAL} } });
+    const blocker = new Int32Array(new SharedArrayBuffer(4));
+    let stalls = 0;
+    const stall = () => {
+      Atomics.wait(blocker, 0, 0, 80);
+      if (++stalls < ${STALLS}) setTimeout(stall, 60);
+    };
+    setTimeout(stall, 40);
+    sender.on('message', () => setTimeout(() => {
+      const stats = r.getStats ? r.getStats() : undefined;
+      // The builtin has no getStats: its line says only what it received.
+      out('received', received === ${TOTAL} ? 'all' : 'some lost', inOrder);
+      if (stats) out('takeovers', stats.takeovers >= ${STALLS} ? 'every stall' : stats.takeovers);
+      r.close();
+    }, 100));
+  });
+`;
+
+test(`a JS thread stalled 3 x 80 ms while ${TOTAL} datagrams arrive: the builtin loses some, the handover driver (the default) none, in order, its reads passing to the reactor and back in every stall`, { timeout: 60000 }, async () => {
+  const builtin = await runChild('node:dgram', scenario('handover'), { timeoutMs: 30000 });
+  assert.deepStrictEqual(builtin.stdout, ['["received","some lost",true]'], builtin.stderr);
+  const subject = await runChild(subjectSpec(), scenario('handover'), { timeoutMs: 30000 });
+  assert.deepStrictEqual(subject.stdout, ['["received","all",true]', '["takeovers","every stall"]'], subject.stderr);
+});
