@@ -42,8 +42,8 @@ struct Host {
     napi_create_object: unsafe extern "C" fn(NapiEnv, *mut NapiValue) -> NapiStatus,
     napi_create_string_utf8: unsafe extern "C" fn(NapiEnv, *const c_char, usize, *mut NapiValue) -> NapiStatus,
     napi_get_value_string_utf8: unsafe extern "C" fn(NapiEnv, NapiValue, *mut c_char, usize, *mut usize) -> NapiStatus,
+    napi_get_array_length: unsafe extern "C" fn(NapiEnv, NapiValue, *mut u32) -> NapiStatus,
     napi_async_init: unsafe extern "C" fn(NapiEnv, NapiValue, NapiValue, *mut *mut c_void) -> NapiStatus,
-    napi_async_destroy: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
     napi_open_callback_scope: unsafe extern "C" fn(NapiEnv, NapiValue, *mut c_void, *mut *mut c_void) -> NapiStatus,
     napi_close_callback_scope: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
     napi_is_exception_pending: unsafe extern "C" fn(NapiEnv, *mut bool) -> NapiStatus,
@@ -98,8 +98,8 @@ impl Host {
             napi_create_object: resolve!(napi_create_object),
             napi_create_string_utf8: resolve!(napi_create_string_utf8),
             napi_get_value_string_utf8: resolve!(napi_get_value_string_utf8),
+            napi_get_array_length: resolve!(napi_get_array_length),
             napi_async_init: resolve!(napi_async_init),
-            napi_async_destroy: resolve!(napi_async_destroy),
             napi_open_callback_scope: resolve!(napi_open_callback_scope),
             napi_close_callback_scope: resolve!(napi_close_callback_scope),
             napi_is_exception_pending: resolve!(napi_is_exception_pending),
@@ -141,6 +141,19 @@ pub unsafe fn read_utf8(env: NapiEnv, value: NapiValue, buf: &mut [u8]) -> Optio
         return None;
     }
     std::str::from_utf8(buf.get(..written)?).ok()
+}
+
+/// The length of a JS array (`napi_get_array_length`), where Neon's `JsArray::len` would panic on
+/// a failure and reading the `length` property by name costs a string lookup per call. `None`
+/// when Node-API refuses (the env is being torn down).
+///
+/// # Safety
+/// `env` must be the calling JS thread's env inside a JS call, and `array` a live handle of it
+/// to an array.
+pub unsafe fn array_length(env: NapiEnv, array: NapiValue) -> Option<u32> {
+    let host = host()?;
+    let mut length = 0u32;
+    ((host.napi_get_array_length)(env, array, &mut length) == NAPI_OK).then_some(length)
 }
 
 /// What a loop handle calls on the JS thread when it fires, inside fresh scopes.
@@ -206,6 +219,20 @@ impl LoopHandle {
     /// Makes the handle on the loop of `env` (the calling JS thread's env). `None` when the
     /// host lacks a needed function or libuv refuses.
     pub fn start(env: NapiEnv, kind: LoopHandleKind, on_fire: OnFire) -> Option<LoopHandle> {
+        LoopHandle::start_in(env, kind, on_fire, None)
+    }
+
+    /// `start` for a handle whose callbacks run in the async context of `other` (a handle of the
+    /// same env), instead of one of its own: a handle made per socket would otherwise leave an
+    /// async context behind per socket, and one cannot be destroyed while a callback of its
+    /// handle is running (a socket closed by its own 'message' listener).
+    pub fn start_sharing(env: NapiEnv, kind: LoopHandleKind, on_fire: OnFire, other: &LoopHandle) -> Option<LoopHandle> {
+        // SAFETY: as in `sender`.
+        let context = unsafe { (*other.state).async_context };
+        LoopHandle::start_in(env, kind, on_fire, Some(context))
+    }
+
+    fn start_in(env: NapiEnv, kind: LoopHandleKind, on_fire: OnFire, context: Option<*mut c_void>) -> Option<LoopHandle> {
         let host = host()?;
         // SAFETY: `env` is the current thread's napi_env (the caller is inside a JS call), and
         // every out-pointer is valid. The handle gets exactly uv_handle_size() bytes from malloc
@@ -216,8 +243,9 @@ impl LoopHandle {
                 return None;
             }
             // A check handle runs its task outside any scope: it needs no async context.
-            let async_context = match kind {
-                LoopHandleKind::Check(_) => ptr::null_mut(),
+            let async_context = match (&kind, context) {
+                (LoopHandleKind::Check(_), _) => ptr::null_mut(),
+                (_, Some(shared)) => shared,
                 _ => async_context(host, env)?,
             };
             let type_id = match kind {
@@ -308,14 +336,7 @@ impl LoopHandle {
             if (*self.state).closed {
                 return;
             }
-            let env = (*self.state).env;
-            (host.napi_remove_env_cleanup_hook)(env, close_on_teardown, self.state as *mut c_void);
-            // The async context ends with the handle (async_hooks' destroy), as a closed builtin
-            // handle's does; at teardown nothing is left to observe it, so it is not ended there.
-            let context = std::mem::replace(&mut (*self.state).async_context, ptr::null_mut());
-            if !context.is_null() {
-                (host.napi_async_destroy)(env, context);
-            }
+            (host.napi_remove_env_cleanup_hook)((*self.state).env, close_on_teardown, self.state as *mut c_void);
             close_on_teardown(self.state as *mut c_void);
         }
     }

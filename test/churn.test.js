@@ -56,7 +56,7 @@ function runChurn(driver) {
   });
 }
 
-for (const driver of ['thread', 'inline']) {
+for (const driver of ['handover', 'thread', 'inline']) {
   test(`${CYCLES} create/bind/send/receive/close cycles (${driver} driver): fds exactly back, RSS within ${RSS_MARGIN_BYTES >> 20} MiB`, { timeout: 60000 }, async (t) => {
     const r = await runChurn(driver);
     assert.strictEqual(r.code, 0, `child failed (signal ${r.signal}):\n${r.stderr}`);

@@ -10,7 +10,7 @@
 //   machine can go milliseconds without CPU beside the sending thread (and V8's GC threads) while
 //   the 256-datagram default receive queue overflows; before the JS thread's read assist
 //   (UdpCore::needs_assist) this lost 1-60% here.
-// - 160 x 8 datagrams into the inline driver: fast enough for its interrupt moderation
+// - 160 x 8 datagrams into the inline and handover drivers: fast enough for their interrupt moderation
 //   (src/moderation.rs: 50 us pauses above 40k/s, the reactor unwatched and a timer handle
 //   resuming it) and fewer per iteration than a turn reads, so turns empty the queue and pause
 //   (`perf stat -e syscalls:sys_enter_timerfd_settime` counted 9-69 pauses per run). The datagram
@@ -60,6 +60,8 @@ const scenario = ({ driver, iterations, perIteration, connected }) => `
 `;
 
 const CASES = [
+  { driver: 'handover', iterations: 400, perIteration: 32 },
+  { driver: 'handover', iterations: 160, perIteration: 8 },
   { driver: 'thread', iterations: 400, perIteration: 32 },
   { driver: 'thread', iterations: 400, perIteration: 32, connected: true },
   { driver: 'inline', iterations: 400, perIteration: 32 },

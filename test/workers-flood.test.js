@@ -94,7 +94,7 @@ function reference() {
   return referenceRun;
 }
 
-for (const driver of ['thread', 'inline']) {
+for (const driver of ['handover', 'thread', 'inline']) {
   test(`8 flooded workers terminated abruptly (${driver} driver): no crash, their fds released, the main socket keeps receiving`, { timeout: 30000 }, async (t) => {
     // The subject must not leave more fds open than the builtin.
     const ref = await reference();

@@ -22,6 +22,7 @@ use neon::prelude::*;
 use neon::thread::LocalKey;
 
 use super::pool::ReceivePool;
+use super::watch::Watches;
 use crate::addr;
 use crate::batch::{RecvArena, RECV_BATCH};
 use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, OnFire, WakeSender};
@@ -48,7 +49,7 @@ pub const KIND_RECV_ONE: u32 = 4;
 pub const STEPS_PER_CALLBACK: usize = 256;
 
 /// Datagrams libuv reads per readable UDP socket per poll phase (src/unix/udp.c, uv__udp_recvmsg).
-const LIBUV_READS_PER_EVENT: usize = 32;
+pub(super) const LIBUV_READS_PER_EVENT: usize = 32;
 
 /// Whether posting mail fires the JS thread's async handle.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -103,23 +104,20 @@ struct Assist {
 
 /// One per JS thread (main or worker): how mail reaches this thread's JS.
 pub struct JsLoop {
-    env: NapiEnv,
+    pub(super) env: NapiEnv,
     ready: ReadyList,
     /// The ready list's other buffer: a delivery swaps it in, so taking the list allocates nothing.
     taken: RefCell<VecDeque<(Arc<UdpCore>, Spare)>>,
-    wake: LoopHandle,
+    /// The async handle; the handover driver's handles run in its async context too.
+    pub(super) wake: LoopHandle,
     sender: Arc<WakeSender>,
     inline: RefCell<Option<InlineReactor>>,
     /// Sockets that currently hold the event loop (bound, ref'd, open).
     holders: Cell<usize>,
     /// Made with this thread's first thread-driver socket.
     assist: RefCell<Option<Assist>>,
-    /// Where this thread reads its handover sockets; made with the first one.
-    arena: RefCell<Option<Box<RecvArena>>>,
-    /// Local ports of this thread's handover sockets, and whether a send of this thread went to
-    /// one of them since the last read (see `serve_socket`).
-    own_ports: RefCell<Vec<u16>>,
-    sent_to_own_port: Cell<bool>,
+    /// This thread's handover-driver sockets (bindings/watch.rs).
+    pub(super) watches: Watches,
     pool: RefCell<ReceivePool>,
 }
 
@@ -139,7 +137,7 @@ fn on_this_loop(f: fn(&JsLoop, &mut CallbackScope)) -> OnFire {
     Box::new(move |scope| with_this_loop(|js_loop| f(js_loop, scope)))
 }
 
-fn with_this_loop(f: impl FnOnce(&JsLoop)) {
+pub(super) fn with_this_loop(f: impl FnOnce(&JsLoop)) {
     if let Some(js_loop) = this_thread() {
         f(&js_loop);
     }
@@ -165,9 +163,7 @@ impl JsLoop {
             inline: RefCell::new(None),
             holders: Cell::new(0),
             assist: RefCell::new(None),
-            arena: RefCell::new(None),
-            own_ports: RefCell::new(Vec::new()),
-            sent_to_own_port: Cell::new(false),
+            watches: Watches::default(),
             pool: RefCell::new(ReceivePool::default()),
         });
         JS_LOOP.with(|l| *l.borrow_mut() = Some(Rc::clone(&js_loop)));
@@ -247,77 +243,6 @@ impl JsLoop {
     /// The notifier for a socket of this thread.
     pub fn notifier(&self, spare: Spare, wake: Wake) -> Box<dyn Notify> {
         Box::new(LoopNotify { ready: Arc::clone(&self.ready), sender: Arc::clone(&self.sender), wake, spare })
-    }
-
-    /// Starts this thread's watch on a bound handover socket's fd: libuv calls `serve_socket`
-    /// whenever it is readable (level-triggered, as for the builtin's own UDP handles). `None`
-    /// where libuv refuses; the caller then hands the socket to the reactor for good.
-    pub fn watch_socket(&self, core: &Arc<UdpCore>, fd: std::os::fd::RawFd, port: u16) -> Option<LoopHandle> {
-        let weak = Arc::downgrade(core);
-        let on_fire: OnFire = Box::new(move |scope| {
-            let Some(core) = weak.upgrade() else { return };
-            with_this_loop(|js_loop| js_loop.serve_socket(scope, &core));
-        });
-        let watch = LoopHandle::start(self.env, LoopHandleKind::Readable(fd), on_fire)?;
-        self.own_ports.borrow_mut().push(port);
-        Some(watch)
-    }
-
-    /// A handover socket closed: its port no longer counts as this thread's.
-    pub fn unwatch_port(&self, port: u16) {
-        let mut ports = self.own_ports.borrow_mut();
-        if let Some(at) = ports.iter().position(|&p| p == port) {
-            ports.swap_remove(at);
-        }
-    }
-
-    /// A send of this thread left for `port` (`None`: a connected socket's peer, not known here):
-    /// if that is one of this thread's handover sockets, the next `serve_socket` reads again after
-    /// delivering, as libuv would find the datagram in the same poll phase.
-    pub fn note_send_to(&self, port: Option<u16>) {
-        if self.sent_to_own_port.get() {
-            return;
-        }
-        let own = match port {
-            Some(port) => self.own_ports.borrow().contains(&port),
-            None => !self.own_ports.borrow().is_empty(),
-        };
-        if own {
-            self.sent_to_own_port.set(true);
-        }
-    }
-
-    /// A handover socket's fd is readable: read up to libuv's 32 datagrams and deliver them, each
-    /// in its own callback scope, as libuv's recv callbacks for the builtin. libuv then reads
-    /// again until the queue is empty; here a read that returned fewer than it asked for already
-    /// says the queue was empty, so the only datagrams that can be new are those this thread's
-    /// 'message' listeners sent to one of its own sockets (a loopback send arrives before the
-    /// send returns). Only then does it read again in this callback; anything else that arrived
-    /// meanwhile makes the fd readable for the next poll phase.
-    fn serve_socket(&self, scope: &mut CallbackScope, core: &Arc<UdpCore>) {
-        if !core.handover.as_ref().is_some_and(|handover| handover.js_may_serve()) {
-            // The reactor reads it meanwhile and delivers through the async handle, or did until
-            // that delivery (this loop iteration) gave the reads back: one delivery path per
-            // socket per iteration, so one STEPS_PER_CALLBACK budget.
-            return;
-        }
-        let Ok(mut arena) = self.arena.try_borrow_mut() else { return };
-        let arena = arena.get_or_insert_with(|| Box::new(RecvArena::new()));
-        let limit = LIBUV_READS_PER_EVENT;
-        self.sent_to_own_port.set(false);
-        let mut total = core.read_on_js_thread(arena, limit);
-        // Each pass delivers what the last read posted, a receive error without datagrams included
-        // (a pass that finds nothing ready ends the loop).
-        while self.deliver_ready(scope) && total < limit && !core.is_closed() {
-            // The last datagram's nextTicks run first (its send, say), as after each of libuv's
-            // recv callbacks, before the next read.
-            scope.end();
-            if !self.sent_to_own_port.replace(false) {
-                break;
-            }
-            scope.reopen();
-            total += core.read_on_js_thread(arena, limit - total);
-        }
     }
 
     /// One more (or one fewer) socket holds the event loop, as a referenced libuv handle would.
@@ -401,7 +326,7 @@ impl JsLoop {
     /// Delivers to every socket that was ready when the callback began; a socket that used up
     /// its steps goes to the back of the list and the async handle fires again next iteration.
     /// Returns whether anything was ready.
-    fn deliver_ready(&self, scope: &mut CallbackScope) -> bool {
+    pub(super) fn deliver_ready(&self, scope: &mut CallbackScope) -> bool {
         let mut ready = self.taken.take();
         std::mem::swap(&mut ready, &mut *lock(&self.ready));
         if ready.is_empty() {

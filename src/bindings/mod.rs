@@ -5,7 +5,7 @@
 //! returned as negative errno numbers; a wrong argument type throws (a bug in lib/, not a user
 //! error). Nothing here unwraps what a user or the kernel controls.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -15,13 +15,14 @@ use neon::prelude::*;
 
 use crate::addr::{self, Family};
 use crate::error;
-use crate::host::{LoopHandle, NapiEnv};
+use crate::host::NapiEnv;
 use crate::reactor::{Mail, Reactor, UdpCore, RECV_ERROR_PEER};
 use crate::socket::{self, BindFlags, Membership, SockOpt};
 
 mod delivery;
 mod pool;
 mod send;
+mod watch;
 
 use delivery::{JsLoop, Spare, Wake, DISPATCH, KIND_RECV, KIND_RECV_ONE, KIND_RECV_STEP, KIND_SEND_DONE};
 
@@ -50,8 +51,8 @@ pub struct SocketBox {
     /// This thread's delivery loop; with the inline driver, its reactor is the one this socket uses.
     js_loop: Rc<JsLoop>,
     driver: Driver,
-    /// The handover driver's libuv watch on the fd, and the local port it was bound to.
-    watch: RefCell<Option<(LoopHandle, u16)>>,
+    /// The handover driver's libuv watch on the fd is running (bindings/watch.rs).
+    watching: Cell<bool>,
     wants_ref: Cell<bool>,
     bound: Cell<bool>,
     /// Whether this socket currently counts among the loop's holders.
@@ -102,18 +103,18 @@ impl SocketBox {
             let port = sock.local_addr()?.as_socket().map_or(0, |addr| addr.port());
             Ok((sock.as_raw_fd(), port))
         });
-        let watch = fd_and_port.ok().and_then(|(fd, port)| Some((self.js_loop.watch_socket(&self.core, fd, port)?, port)));
-        match watch {
-            Some(watch) => *self.watch.borrow_mut() = Some(watch),
-            None => self.core.give_reads_to_reactor(),
+        let js_loop = &self.js_loop;
+        let started = fd_and_port.is_ok_and(|(fd, port)| js_loop.watches.start(js_loop, &self.core, fd, port));
+        self.watching.set(started);
+        if !started {
+            self.core.give_reads_to_reactor();
         }
     }
 
     /// Stops the watch before the fd closes (libuv must not watch a closed fd).
     fn stop_watch(&self) {
-        if let Some((watch, port)) = self.watch.borrow_mut().take() {
-            watch.close();
-            self.js_loop.unwatch_port(port);
+        if self.watching.replace(false) {
+            self.js_loop.watches.stop(self.core.id);
         }
     }
 }
@@ -192,7 +193,7 @@ fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
         family: Cell::new(family),
         js_loop,
         driver,
-        watch: RefCell::new(None),
+        watching: Cell::new(false),
         wants_ref: Cell::new(true),
         bound: Cell::new(false),
         holding: Cell::new(false),

@@ -102,8 +102,8 @@ fn send_with<'a>(cx: &mut FunctionContext<'a>, scratch: &mut Scratch) -> JsResul
             dest: index.map(|index| &addresses[index[i] as usize]),
         });
         match index {
-            None => socket.js_loop.note_send_to(None),
-            Some(_) => addresses.iter().for_each(|a| socket.js_loop.note_send_to(a.as_socket().map(|a| a.port()))),
+            None => socket.js_loop.watches.note_send_to(None),
+            Some(_) => addresses.iter().for_each(|a| socket.js_loop.watches.note_send_to(a.as_socket().map(|a| a.port()))),
         }
         socket.core.send(&datagrams, &mut scratch.results)
     };
@@ -136,7 +136,9 @@ fn array_items<'a>(
     cx: &mut FunctionContext<'a>,
     array: Handle<'a, JsArray>,
 ) -> NeonResult<Slots<Handle<'a, JsValue>, INLINE>> {
-    let length = array.get::<JsNumber, _, _>(cx, "length")?.value(cx) as u32;
+    // SAFETY: inside this JS call, with `array` a live handle of its env.
+    let length = unsafe { host::array_length(cx.to_raw() as NapiEnv, array.to_raw() as NapiValue) };
+    let Some(length) = length else { return cx.throw_error("cannot read the array's length") };
     Slots::try_from_fn(length as usize, |i| array.get::<JsValue, _, _>(cx, i as u32))
 }
 
