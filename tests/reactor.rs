@@ -172,3 +172,84 @@ fn a_refused_attach_hands_the_socket_back_open_and_leaves_the_core_unattached() 
     let fresh = socket::bind_udp("127.0.0.1:0".parse().unwrap(), BindFlags::default()).unwrap();
     assert!(other.attach(Bound { socket: fresh, family: Family::V4 }, &Reactor::thread().unwrap()).is_ok());
 }
+
+/// Stands in for the JS thread of a handover socket: records who posted each notification.
+struct HandoverNotify(Mutex<Sender<bool>>);
+
+impl Notify for HandoverNotify {
+    fn notify(&self, _core: &Arc<UdpCore>, on_js_thread: bool) {
+        let _ = self.0.lock().unwrap().send(on_js_thread);
+    }
+}
+
+fn take_all(core: &Arc<UdpCore>, into: &mut Vec<u32>) {
+    let mut mail = Mail::default();
+    while core.take_mail(&mut mail) {
+        let mut offset = 0;
+        for pair in mail.meta.chunks(2) {
+            let len = pair[0] as usize;
+            into.push(u32::from_be_bytes(mail.data[offset..offset + len].try_into().unwrap()));
+            offset += len;
+        }
+        mail.clear();
+    }
+}
+
+#[test]
+fn a_handover_socket_passes_from_its_js_thread_to_the_reactor_and_back_in_order() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (tx, notified) = channel();
+    let core = UdpCore::with_handover(Box::new(HandoverNotify(Mutex::new(tx))));
+    let sock = socket::bind_udp("127.0.0.1:0".parse().unwrap(), BindFlags::default()).unwrap();
+    let local = socket::local_addr(&sock).unwrap();
+    sock.set_recv_buffer_size(4 << 20).unwrap();
+    core.attach(Bound { socket: sock, family: Family::V4 }, &Reactor::thread().unwrap()).map_err(|(errno, _)| errno).unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let send = |range: std::ops::Range<u32>| {
+        for i in range {
+            sender.send_to(&i.to_be_bytes(), local).unwrap();
+        }
+    };
+    let mut arena = turbo_dgram::batch::RecvArena::new();
+    let mut got = Vec::new();
+
+    // The JS thread reads: its own posts say so, and the reactor reads nothing.
+    send(0..100);
+    std::thread::sleep(Duration::from_millis(5));
+    while got.len() < 100 {
+        core.read_on_js_thread(&mut arena, 32);
+        take_all(&core, &mut got);
+    }
+    assert!(notified.try_iter().all(|on_js_thread| on_js_thread), "a reactor post while the JS thread reads");
+    assert_eq!(core.stats.takeovers.load(Relaxed), 0);
+
+    // The JS thread stalls: within a few check intervals the reactor reads, and says it is the reactor.
+    send(100..300);
+    let from_reactor = notified.recv_timeout(Duration::from_secs(5)).expect("no takeover within 5 s");
+    assert!(!from_reactor, "the post came from the JS thread");
+    assert_eq!(core.stats.takeovers.load(Relaxed), 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while got.len() < 300 && std::time::Instant::now() < deadline {
+        take_all(&core, &mut got);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(got.len(), 300);
+
+    // Caught up: the reads come back, and what arrives next waits for the JS thread.
+    assert!(core.take_reads_back());
+    std::thread::sleep(Duration::from_millis(5));
+    notified.try_iter().for_each(drop);
+    send(300..400);
+    std::thread::sleep(Duration::from_millis(20));
+    take_all(&core, &mut got);
+    let read_by_reactor = got.len() - 300;
+    while got.len() < 400 {
+        core.read_on_js_thread(&mut arena, 32);
+        take_all(&core, &mut got);
+    }
+    assert_eq!(got, (0..400).collect::<Vec<u32>>(), "lost or reordered across the hand-overs");
+    // 20 ms without the JS thread reading is a stall again, so the reactor may have read some;
+    // then it took over a second time.
+    assert!(read_by_reactor == 0 || core.stats.takeovers.load(Relaxed) == 2, "the reactor read without a takeover");
+    core.close();
+}
