@@ -14,6 +14,7 @@
 //! every hand-over.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the reactor thread looks at sockets that had traffic lately. The bound on how long
@@ -26,12 +27,31 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(1);
 /// drains it. Idle processes then cost the reactor thread 100 wake-ups a second, not 1,000.
 pub const IDLE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 
+/// What the reactor thread may know of a JS thread's event loop: whether it is waiting for I/O
+/// (between its prepare and check phases), in which case it serves a readable socket at once.
+#[derive(Default)]
+pub struct LoopState {
+    waiting: AtomicBool,
+}
+
+impl LoopState {
+    /// From the loop's prepare (true) and check (false) handles.
+    pub fn set_waiting(&self, waiting: bool) {
+        self.waiting.store(waiting, Ordering::Relaxed);
+    }
+
+    fn is_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed)
+    }
+}
+
 const OWNER_JS: u8 = 0;
 const OWNER_REACTOR: u8 = 1;
 
 /// One socket's handover state, shared by its JS thread and the reactor thread.
-#[derive(Default)]
 pub struct Handover {
+    /// Its JS thread's loop.
+    js_loop: Arc<LoopState>,
     /// OWNER_JS or OWNER_REACTOR: who reads the socket now.
     owner: AtomicU8,
     /// Counts the firings of the JS thread's watch on the socket (the reactor compares).
@@ -54,6 +74,17 @@ pub enum Verdict {
 }
 
 impl Handover {
+    pub fn new(js_loop: Arc<LoopState>) -> Handover {
+        Handover {
+            js_loop,
+            owner: AtomicU8::new(OWNER_JS),
+            js_serviced: AtomicU64::new(0),
+            seen: AtomicU64::new(0),
+            pending_unserviced: AtomicBool::new(false),
+            returned: AtomicBool::new(false),
+        }
+    }
+
     /// Whether the JS thread reads the socket (else the reactor thread does).
     pub fn js_reads(&self) -> bool {
         self.owner.load(Ordering::Acquire) == OWNER_JS
@@ -77,9 +108,13 @@ impl Handover {
             self.pending_unserviced.store(false, Ordering::Relaxed);
             return Verdict::Keep { active: false };
         }
-        // Data pending now: if it was already pending at the last check and the watch has not
-        // fired in between, the JS thread has not run its poll phase for a whole interval.
-        if self.pending_unserviced.swap(true, Ordering::Relaxed) {
+        // Data pending now, and the watch has not fired for a whole interval. If the loop is not
+        // waiting for I/O it is busy elsewhere (a timer's long computation, say) and will not look
+        // soon. If it is waiting (or in its poll phase: a 'message' listener that blocks), the
+        // data may have come just now: it is taken over only if it was pending at the last check
+        // too, so the watch has not fired for a whole interval with data waiting.
+        let suspected = self.pending_unserviced.swap(true, Ordering::Relaxed);
+        if suspected || !self.js_loop.is_waiting() {
             self.pending_unserviced.store(false, Ordering::Relaxed);
             return Verdict::TakeOver;
         }
@@ -139,9 +174,29 @@ impl CheckClock {
 mod tests {
     use super::*;
 
+    /// A socket of a JS thread whose loop waits for I/O.
+    fn waiting_loop() -> Handover {
+        let js_loop = Arc::new(LoopState::default());
+        js_loop.set_waiting(true);
+        Handover::new(js_loop)
+    }
+
+    #[test]
+    fn data_pending_while_the_loop_is_busy_elsewhere_is_taken_over_at_the_first_check() {
+        let js_loop = Arc::new(LoopState::default());
+        let handover = Handover::new(Arc::clone(&js_loop));
+        js_loop.set_waiting(false);
+        assert_eq!(handover.check(|| true), Verdict::TakeOver);
+        // Serviced meanwhile: never, whatever the loop is doing.
+        let handover = Handover::new(Arc::clone(&js_loop));
+        handover.note_js_service();
+        assert_eq!(handover.check(|| panic!("asked")), Verdict::Keep { active: true });
+        assert_eq!(handover.check(|| false), Verdict::Keep { active: false });
+    }
+
     #[test]
     fn a_serviced_socket_stays_with_its_js_thread_and_the_kernel_queue_is_not_asked() {
-        let handover = Handover::default();
+        let handover = waiting_loop();
         for _ in 0..5 {
             handover.note_js_service();
             let verdict = handover.check(|| panic!("pending asked although the watch fired"));
@@ -152,7 +207,7 @@ mod tests {
 
     #[test]
     fn data_left_unserviced_for_a_whole_interval_is_taken_over() {
-        let handover = Handover::default();
+        let handover = waiting_loop();
         handover.note_js_service();
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
         // Pending at this check, but it may have arrived just now: not yet.
@@ -162,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_watch_that_fires_between_two_checks_resets_the_suspicion() {
-        let handover = Handover::default();
+        let handover = waiting_loop();
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
         handover.note_js_service();
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
@@ -172,7 +227,7 @@ mod tests {
 
     #[test]
     fn an_empty_queue_is_idle_and_resets_the_suspicion() {
-        let handover = Handover::default();
+        let handover = waiting_loop();
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
         assert_eq!(handover.check(|| false), Verdict::Keep { active: false });
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
@@ -180,7 +235,7 @@ mod tests {
 
     #[test]
     fn reads_change_hands_and_back_once() {
-        let handover = Handover::default();
+        let handover = waiting_loop();
         assert!(!handover.give_back());
         handover.take_over();
         assert!(!handover.js_reads());

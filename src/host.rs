@@ -31,6 +31,7 @@ const NAPI_OK: NapiStatus = 0;
 const UV_ASYNC: c_int = 1;
 const UV_CHECK: c_int = 2;
 const UV_POLL: c_int = 8;
+const UV_PREPARE: c_int = 9;
 /// `UV_READABLE` in `uv_poll_event`.
 const UV_READABLE: c_int = 1;
 
@@ -59,6 +60,8 @@ struct Host {
     uv_async_send: unsafe extern "C" fn(*mut c_void) -> c_int,
     uv_check_init: unsafe extern "C" fn(*mut UvLoop, *mut c_void) -> c_int,
     uv_check_start: unsafe extern "C" fn(*mut c_void, UvAsyncCb) -> c_int,
+    uv_prepare_init: unsafe extern "C" fn(*mut UvLoop, *mut c_void) -> c_int,
+    uv_prepare_start: unsafe extern "C" fn(*mut c_void, UvAsyncCb) -> c_int,
     uv_close: unsafe extern "C" fn(*mut c_void, UvCloseCb),
     uv_ref: unsafe extern "C" fn(*mut c_void),
     uv_unref: unsafe extern "C" fn(*mut c_void),
@@ -115,6 +118,8 @@ impl Host {
             uv_async_send: resolve!(uv_async_send),
             uv_check_init: resolve!(uv_check_init),
             uv_check_start: resolve!(uv_check_start),
+            uv_prepare_init: resolve!(uv_prepare_init),
+            uv_prepare_start: resolve!(uv_prepare_start),
             uv_close: resolve!(uv_close),
             uv_ref: resolve!(uv_ref),
             uv_unref: resolve!(uv_unref),
@@ -186,6 +191,8 @@ pub enum LoopHandleKind {
     /// `uv_check_t`: a task after each poll phase of the loop (the thread driver's read assist);
     /// see `LoopHandle::start_check`.
     Check(Task),
+    /// `uv_prepare_t`: a task before each poll phase (before libuv may block waiting for I/O).
+    Prepare(Task),
 }
 
 /// A libuv handle on a JS thread's event loop. It starts unreferenced (it does not keep the
@@ -242,9 +249,9 @@ impl LoopHandle {
             if (host.napi_get_uv_event_loop)(env, &mut uv_loop) != NAPI_OK || uv_loop.is_null() {
                 return None;
             }
-            // A check handle runs its task outside any scope: it needs no async context.
+            // A check or prepare handle runs its task outside any scope: it needs no async context.
             let async_context = match (&kind, context) {
-                (LoopHandleKind::Check(_), _) => ptr::null_mut(),
+                (LoopHandleKind::Check(_) | LoopHandleKind::Prepare(_), _) => ptr::null_mut(),
                 (_, Some(shared)) => shared,
                 _ => async_context(host, env)?,
             };
@@ -252,6 +259,7 @@ impl LoopHandle {
                 LoopHandleKind::Readable(_) => UV_POLL,
                 LoopHandleKind::Async => UV_ASYNC,
                 LoopHandleKind::Check(_) => UV_CHECK,
+                LoopHandleKind::Prepare(_) => UV_PREPARE,
             };
             let handle = libc::malloc((host.uv_handle_size)(type_id));
             if handle.is_null() {
@@ -261,26 +269,31 @@ impl LoopHandle {
                 LoopHandleKind::Readable(fd) => (host.uv_poll_init)(uv_loop, handle, fd) == 0,
                 LoopHandleKind::Async => (host.uv_async_init)(uv_loop, handle, on_async) == 0,
                 LoopHandleKind::Check(_) => (host.uv_check_init)(uv_loop, handle) == 0,
+                LoopHandleKind::Prepare(_) => (host.uv_prepare_init)(uv_loop, handle) == 0,
             };
             if !started {
                 libc::free(handle);
                 return None;
             }
             let sender = matches!(kind, LoopHandleKind::Async).then(|| Arc::new(WakeSender { handle: Mutex::new(handle as usize) }));
+            let start_task: Option<unsafe extern "C" fn(*mut c_void, UvAsyncCb) -> c_int> = match kind {
+                LoopHandleKind::Check(_) => Some(host.uv_check_start),
+                LoopHandleKind::Prepare(_) => Some(host.uv_prepare_start),
+                _ => None,
+            };
             let (readable, task) = match kind {
                 LoopHandleKind::Readable(_) => (true, None),
                 LoopHandleKind::Async => (false, None),
-                LoopHandleKind::Check(task) => (false, Some(task)),
+                LoopHandleKind::Check(task) | LoopHandleKind::Prepare(task) => (false, Some(task)),
             };
-            let checks = task.is_some();
             let state = Box::into_raw(Box::new(HandleState { env, async_context, on_fire, handle, sender, task, closed: false }));
             // `data` is the first member of every uv handle (uv.h: UV_HANDLE_FIELDS).
             *(handle as *mut *mut c_void) = state as *mut c_void;
             (host.uv_unref)(handle);
             let watching = if readable {
                 (host.uv_poll_start)(handle, UV_READABLE, on_poll) == 0
-            } else if checks {
-                (host.uv_check_start)(handle, on_check) == 0
+            } else if let Some(start_task) = start_task {
+                start_task(handle, on_task) == 0
             } else {
                 true
             };
@@ -296,6 +309,11 @@ impl LoopHandle {
     /// A check handle running `task` after every poll phase of the loop of `env`.
     pub fn start_check(env: NapiEnv, task: Task) -> Option<LoopHandle> {
         LoopHandle::start(env, LoopHandleKind::Check(task), Box::new(|_| {}))
+    }
+
+    /// A prepare handle running `task` before every poll phase of the loop of `env`.
+    pub fn start_prepare(env: NapiEnv, task: Task) -> Option<LoopHandle> {
+        LoopHandle::start(env, LoopHandleKind::Prepare(task), Box::new(|_| {}))
     }
 
     /// The sender of an async handle (`None` for a poll handle).
@@ -464,7 +482,7 @@ unsafe extern "C" fn on_async(handle: *mut c_void) {
     fire(handle);
 }
 
-unsafe extern "C" fn on_check(handle: *mut c_void) {
+unsafe extern "C" fn on_task(handle: *mut c_void) {
     let state = *(handle as *mut *mut HandleState);
     if state.is_null() || (*state).closed {
         return;

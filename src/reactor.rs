@@ -29,7 +29,7 @@ use socket2::{SockAddr, Socket};
 use crate::addr::Family;
 use crate::batch::{self, Datagram, RecvArena, RecvMessage};
 use crate::error;
-use crate::handover::{CheckClock, Handover, Verdict};
+use crate::handover::{CheckClock, Handover, LoopState, Verdict};
 use crate::moderation::{self, Moderation, MODERATION_PAUSE};
 use crate::socket;
 use crate::sync::{lock, read, write};
@@ -349,8 +349,8 @@ impl UdpCore {
 
     /// A socket of the handover driver: its JS thread reads it (`read_on_js_thread`) until the
     /// reactor takes over.
-    pub fn with_handover(notify: Box<dyn Notify>) -> Arc<UdpCore> {
-        UdpCore::make(notify, Some(Handover::default()))
+    pub fn with_handover(notify: Box<dyn Notify>, js_loop: Arc<LoopState>) -> Arc<UdpCore> {
+        UdpCore::make(notify, Some(Handover::new(js_loop)))
     }
 
     fn make(notify: Box<dyn Notify>, handover: Option<Handover>) -> Arc<UdpCore> {

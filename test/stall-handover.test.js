@@ -10,9 +10,9 @@
 // With the handover driver (the default) the reactor thread sees data waiting unserviced, takes
 // the socket's reads over (src/handover.rs) and drains the kernel queue while JS is blocked, then
 // hands the reads back when JS has caught up. Every datagram must arrive, in order, across every
-// hand-over (JS thread -> reactor -> JS thread, three times): `takeovers` (a getStats() extra)
-// says that the reads really changed hands in each stall, so that a run in which they never did
-// cannot pass. Child processes, one per module.
+// hand-over (JS thread -> reactor -> JS thread, and again): `takeovers` (a getStats() extra) says
+// that the reads really changed hands more than once, which needs them back with the JS thread in
+// between, so that a run in which they never moved, or never came back, cannot pass. Child processes, one per module.
 
 const { test } = require('node:test');
 const assert = require('node:assert');
@@ -64,15 +64,17 @@ const scenario = (driver) => `
       const stats = r.getStats ? r.getStats() : undefined;
       // The builtin has no getStats: its line says only what it received.
       out('received', received === ${TOTAL} ? 'all' : 'some lost', inOrder);
-      if (stats) out('takeovers', stats.takeovers >= ${STALLS} ? 'every stall' : stats.takeovers);
+      // A second takeover needs the reads back with the JS thread first. (Two stalls may fall in
+      // one takeover when JS has not caught up between them on a loaded machine.)
+      if (stats) out('takeovers', stats.takeovers >= 2 ? 'more than once' : stats.takeovers);
       r.close();
     }, 100));
   });
 `;
 
-test(`a JS thread stalled 3 x 80 ms while ${TOTAL} datagrams arrive: the builtin loses some, the handover driver (the default) none, in order, its reads passing to the reactor and back in every stall`, { timeout: 60000 }, async () => {
+test(`a JS thread stalled 3 x 80 ms while ${TOTAL} datagrams arrive: the builtin loses some, the handover driver (the default) none, in order, its reads passing to the reactor and back`, { timeout: 60000 }, async () => {
   const builtin = await runChild('node:dgram', scenario('handover'), { timeoutMs: 30000 });
   assert.deepStrictEqual(builtin.stdout, ['["received","some lost",true]'], builtin.stderr);
   const subject = await runChild(subjectSpec(), scenario('handover'), { timeoutMs: 30000 });
-  assert.deepStrictEqual(subject.stdout, ['["received","all",true]', '["takeovers","every stall"]'], subject.stderr);
+  assert.deepStrictEqual(subject.stdout, ['["received","all",true]', '["takeovers","more than once"]'], subject.stderr);
 });

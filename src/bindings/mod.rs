@@ -183,7 +183,10 @@ fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
     let core = match driver {
         Driver::Thread => UdpCore::new(js_loop.notifier(spare, Wake::Always)),
         Driver::Inline => UdpCore::new(js_loop.notifier(spare, Wake::Never)),
-        Driver::Handover => UdpCore::with_handover(js_loop.notifier(spare, Wake::FromReactor)),
+        Driver::Handover => {
+            let loop_state = js_loop.watches.loop_state(js_loop.env);
+            UdpCore::with_handover(js_loop.notifier(spare, Wake::FromReactor), loop_state)
+        }
     };
     if driver == Driver::Thread {
         js_loop.track_thread_socket(&core);

@@ -13,7 +13,8 @@ use std::sync::{Arc, Weak};
 
 use super::delivery::{with_this_loop, JsLoop, LIBUV_READS_PER_EVENT};
 use crate::batch::RecvArena;
-use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, OnFire};
+use crate::handover::LoopState;
+use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, OnFire};
 use crate::moderation::{Moderation, PauseTimer, MODERATION_PAUSE};
 use crate::reactor::UdpCore;
 
@@ -28,6 +29,15 @@ pub struct Watches {
     /// The moderation pause's timer, made with the first pause, and the sockets it will resume.
     pause: RefCell<Option<PauseClock>>,
     paused: RefCell<Vec<u64>>,
+    /// Whether the loop waits for I/O, kept by a prepare and a check handle (made with the first
+    /// socket) for the reactor's handover checks.
+    loop_state: RefCell<Option<LoopWatch>>,
+}
+
+struct LoopWatch {
+    state: Arc<LoopState>,
+    _prepare: Option<LoopHandle>,
+    _check: Option<LoopHandle>,
 }
 
 struct Watch {
@@ -46,6 +56,24 @@ struct PauseClock {
 }
 
 impl Watches {
+    /// The loop state a new handover socket of this thread shares with the reactor.
+    pub fn loop_state(&self, env: NapiEnv) -> Arc<LoopState> {
+        let mut watch = self.loop_state.borrow_mut();
+        let watch = watch.get_or_insert_with(|| {
+            let state = Arc::new(LoopState::default());
+            let (before, after) = (Arc::clone(&state), Arc::clone(&state));
+            let prepare = LoopHandle::start_prepare(env, Box::new(move || before.set_waiting(true)));
+            let check = LoopHandle::start_check(env, Box::new(move || after.set_waiting(false)));
+            if prepare.is_none() || check.is_none() {
+                // Unknown: taken as waiting, so a takeover needs data unserviced for a whole
+                // interval, as it does while the loop waits.
+                state.set_waiting(true);
+            }
+            LoopWatch { state, _prepare: prepare, _check: check }
+        });
+        Arc::clone(&watch.state)
+    }
+
     /// Starts watching a bound handover socket's fd: libuv calls `serve` whenever it is readable
     /// (level-triggered, as for the builtin's UDP handles). Returns false where libuv refuses; the
     /// caller then hands the socket's reads to the reactor for good.
