@@ -94,16 +94,53 @@ fn zone_to_index(zone: &str) -> Option<u32> {
 /// Formats an address the way Node shows it: IPv6 with a zone gets `%ifname` (or `%index` when the
 /// interface has no name any more).
 pub fn format_ip(addr: &SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(v4) => v4.ip().to_string(),
-        SocketAddr::V6(v6) => {
-            let scope = v6.scope_id();
-            if scope == 0 {
-                v6.ip().to_string()
-            } else {
-                format!("{}%{}", v6.ip(), index_to_zone(scope))
-            }
-        }
+    let mut text = IpText::default();
+    text.write_ip(addr);
+    text.as_str().to_owned()
+}
+
+/// An address's text as `format_ip` writes it, on the stack: received datagrams name their peer
+/// once each, and a heap allocation per datagram is what the receive path avoids.
+pub struct IpText {
+    bytes: [u8; IP_TEXT_MAX],
+    len: usize,
+}
+
+/// The longest text: an IPv6 literal (45) with `%` and an interface name (IF_NAMESIZE - 1).
+const IP_TEXT_MAX: usize = 45 + 1 + libc::IF_NAMESIZE;
+
+impl Default for IpText {
+    fn default() -> IpText {
+        IpText { bytes: [0; IP_TEXT_MAX], len: 0 }
+    }
+}
+
+impl IpText {
+    /// The text of `addr`'s IP (with `%zone` for a scoped IPv6 address), replacing what was here.
+    pub fn write_ip(&mut self, addr: &SocketAddr) -> &str {
+        use std::fmt::Write;
+        self.len = 0;
+        // Writes that do not fit are cut off (never, at IP_TEXT_MAX); fmt errors are only that.
+        let _ = match addr {
+            SocketAddr::V4(v4) => write!(self, "{}", v4.ip()),
+            SocketAddr::V6(v6) if v6.scope_id() == 0 => write!(self, "{}", v6.ip()),
+            SocketAddr::V6(v6) => write!(self, "{}%{}", v6.ip(), index_to_zone(v6.scope_id())),
+        };
+        self.as_str()
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let target = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        target.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

@@ -479,7 +479,7 @@ fn one_arguments<'a>(
     };
     let address = match peer {
         SocketAddr::V4(v4) => cx.number(u32::from(*v4.ip())).upcast(),
-        SocketAddr::V6(_) => cx.string(addr::format_ip(&peer)).upcast(),
+        SocketAddr::V6(_) => cx.string(addr::IpText::default().write_ip(&peer)).upcast(),
     };
     Ok([
         id,
@@ -522,9 +522,10 @@ fn send_done_arguments<'a>(cx: &mut Cx<'a>, id: Handle<'a, JsValue>, mail: &Mail
 /// peer has the socket's family (JS knows it), so it is not repeated here.
 fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArray> {
     let array = JsArray::new(cx, peers.len() * 2);
+    let mut text = addr::IpText::default();
     for (i, peer) in peers.iter().enumerate() {
         let base = (i * 2) as u32;
-        let address = cx.string(addr::format_ip(peer));
+        let address = cx.string(text.write_ip(peer));
         let port = cx.number(peer.port());
         array.set(cx, base, address)?;
         array.set(cx, base + 1, port)?;
