@@ -13,7 +13,7 @@
 //! mailbox, and delivery always drains the mailbox first, so the kernel's order is kept across
 //! every hand-over.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,14 @@ impl LoopState {
     }
 }
 
+/// The most checks a quiet socket skips between two looks at its kernel queue: a socket whose
+/// queue was empty skips 1, 3, 7, then 15 checks before it looks again (160 ms at
+/// IDLE_CHECK_INTERVAL), so a process with a thousand idle sockets makes ~6k cheap `poll`s a
+/// second instead of 100k. Any firing of its watch makes it look at every check again. The price:
+/// a burst that starts on a long-quiet socket while its JS thread is already stalled is taken
+/// over up to that much later (the kernel queue holds ~256 small datagrams meanwhile).
+const MAX_SKIPPED_CHECKS: u32 = 15;
+
 const OWNER_JS: u8 = 0;
 const OWNER_REACTOR: u8 = 1;
 
@@ -59,6 +67,9 @@ pub struct Handover {
     /// Reactor thread only: `js_serviced` at its last check, and whether data was pending then.
     seen: AtomicU64,
     pending_unserviced: AtomicBool,
+    /// Reactor thread only: checks in a row that found the queue empty, and checks left to skip.
+    quiet: AtomicU32,
+    skip: AtomicU32,
     /// JS thread only: the reads came back in a delivery of the async handle, which may have used
     /// this loop iteration's budget for the socket already; its watch skips one firing.
     returned: AtomicBool,
@@ -81,6 +92,8 @@ impl Handover {
             js_serviced: AtomicU64::new(0),
             seen: AtomicU64::new(0),
             pending_unserviced: AtomicBool::new(false),
+            quiet: AtomicU32::new(0),
+            skip: AtomicU32::new(0),
             returned: AtomicBool::new(false),
         }
     }
@@ -102,12 +115,24 @@ impl Handover {
         let serviced = self.js_serviced.load(Ordering::Relaxed);
         if self.seen.swap(serviced, Ordering::Relaxed) != serviced {
             self.pending_unserviced.store(false, Ordering::Relaxed);
+            self.quiet.store(0, Ordering::Relaxed);
+            self.skip.store(0, Ordering::Relaxed);
             return Verdict::Keep { active: true };
+        }
+        let skip = self.skip.load(Ordering::Relaxed);
+        if skip > 0 {
+            self.skip.store(skip - 1, Ordering::Relaxed);
+            return Verdict::Keep { active: false };
         }
         if !pending() {
             self.pending_unserviced.store(false, Ordering::Relaxed);
+            let quiet = self.quiet.load(Ordering::Relaxed).saturating_add(1);
+            self.quiet.store(quiet, Ordering::Relaxed);
+            let skip = 1u32.checked_shl(quiet.min(31)).map_or(MAX_SKIPPED_CHECKS, |n| (n - 1).min(MAX_SKIPPED_CHECKS));
+            self.skip.store(skip, Ordering::Relaxed);
             return Verdict::Keep { active: false };
         }
+        self.quiet.store(0, Ordering::Relaxed);
         // Data pending now, and the watch has not fired for a whole interval. If the loop is not
         // waiting for I/O it is busy elsewhere (a timer's long computation, say) and will not look
         // soon. If it is waiting (or in its poll phase: a 'message' listener that blocks), the
@@ -230,7 +255,32 @@ mod tests {
         let handover = waiting_loop();
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
         assert_eq!(handover.check(|| false), Verdict::Keep { active: false });
+        // The next check skips the look (a quiet socket); the one after finds data, newly suspect.
+        assert_eq!(handover.check(|| panic!("looked while skipping")), Verdict::Keep { active: false });
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
+        assert_eq!(handover.check(|| true), Verdict::TakeOver);
+    }
+
+    #[test]
+    fn a_quiet_socket_looks_at_its_queue_ever_more_rarely_until_its_watch_fires() {
+        let handover = waiting_loop();
+        let looks = std::cell::Cell::new(0);
+        let mut looked_at = Vec::new();
+        for check in 0..200 {
+            handover.check(|| {
+                looks.set(looks.get() + 1);
+                false
+            });
+            if looks.replace(0) > 0 {
+                looked_at.push(check);
+            }
+        }
+        // 1, 3, 7, then 15 checks skipped between looks.
+        assert_eq!(&looked_at[..6], &[0, 2, 6, 14, 30, 46]);
+        assert!(looked_at.windows(2).all(|w| w[1] - w[0] <= MAX_SKIPPED_CHECKS + 1));
+        handover.note_js_service();
+        assert_eq!(handover.check(|| panic!("asked although the watch fired")), Verdict::Keep { active: true });
+        assert_eq!(handover.check(|| true), Verdict::Keep { active: true }, "looks at once again");
     }
 
     #[test]
