@@ -28,16 +28,22 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(1);
 pub const IDLE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 
 /// What the reactor thread may know of a JS thread's event loop: whether it is waiting for I/O
-/// (between its prepare and check phases), in which case it serves a readable socket at once.
+/// (between its prepare and check phases), in which case it serves a readable socket at once;
+/// and, for the JS thread itself, which loop iteration it is in.
 #[derive(Default)]
 pub struct LoopState {
     waiting: AtomicBool,
+    /// Loop iterations so far, counted by the prepare handle; 0 where it could not be made.
+    iteration: AtomicU64,
 }
 
 impl LoopState {
-    /// From the loop's prepare (true) and check (false) handles.
+    /// From the loop's prepare (true, a new iteration) and check (false) handles.
     pub fn set_waiting(&self, waiting: bool) {
         self.waiting.store(waiting, Ordering::Relaxed);
+        if waiting {
+            self.iteration.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn is_waiting(&self) -> bool {
@@ -73,6 +79,11 @@ pub struct Handover {
     /// JS thread only: the reads came back in a delivery of the async handle, which may have used
     /// this loop iteration's budget for the socket already; its watch skips one firing.
     returned: AtomicBool,
+    /// JS thread only: the loop iteration of the last delivery, and the events it has had in it.
+    /// The socket's watch and (after a takeover) the async handle may both deliver in one poll
+    /// phase; together they stay within one STEPS_PER_CALLBACK.
+    steps_iteration: AtomicU64,
+    steps_used: AtomicU64,
 }
 
 /// What a check found.
@@ -95,7 +106,27 @@ impl Handover {
             quiet: AtomicU32::new(0),
             skip: AtomicU32::new(0),
             returned: AtomicBool::new(false),
+            steps_iteration: AtomicU64::new(0),
+            steps_used: AtomicU64::new(0),
         }
+    }
+
+    /// JS thread: of `budget` events per loop iteration, how many this socket may still deliver
+    /// in the current one (all of them where iterations are not counted).
+    pub fn steps_left(&self, budget: usize) -> usize {
+        let iteration = self.js_loop.iteration.load(Ordering::Relaxed);
+        if iteration == 0 {
+            return budget;
+        }
+        if self.steps_iteration.swap(iteration, Ordering::Relaxed) != iteration {
+            self.steps_used.store(0, Ordering::Relaxed);
+        }
+        budget.saturating_sub(self.steps_used.load(Ordering::Relaxed) as usize)
+    }
+
+    /// JS thread: `steps` events were delivered in the current loop iteration.
+    pub fn spend_steps(&self, steps: usize) {
+        self.steps_used.fetch_add(steps as u64, Ordering::Relaxed);
     }
 
     /// Whether the JS thread reads the socket (else the reactor thread does).
@@ -281,6 +312,22 @@ mod tests {
         handover.note_js_service();
         assert_eq!(handover.check(|| panic!("asked although the watch fired")), Verdict::Keep { active: true });
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true }, "looks at once again");
+    }
+
+    #[test]
+    fn the_step_budget_is_shared_within_a_loop_iteration_and_renewed_by_the_next() {
+        let js_loop = Arc::new(LoopState::default());
+        let handover = Handover::new(Arc::clone(&js_loop));
+        assert_eq!(handover.steps_left(256), 256, "iterations not counted: no limit");
+        js_loop.set_waiting(true);
+        assert_eq!(handover.steps_left(256), 256);
+        handover.spend_steps(200);
+        assert_eq!(handover.steps_left(256), 56);
+        handover.spend_steps(56);
+        assert_eq!(handover.steps_left(256), 0);
+        js_loop.set_waiting(false);
+        js_loop.set_waiting(true);
+        assert_eq!(handover.steps_left(256), 256);
     }
 
     #[test]

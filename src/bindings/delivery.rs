@@ -395,14 +395,22 @@ fn deliver<'a>(
     pool: &mut ReceivePool,
 ) -> Budget {
     let step_kind = cx.number(KIND_RECV_STEP).upcast();
+    let budget = core.handover.as_ref().map_or(STEPS_PER_CALLBACK, |h| h.steps_left(STEPS_PER_CALLBACK));
     let mut steps = 0;
+    let budget_spent = |steps| {
+        if let Some(handover) = &core.handover {
+            handover.spend_steps(steps);
+        }
+    };
     loop {
         if core.is_closed() {
+            budget_spent(steps);
             return Budget::Idle;
         }
         // The mailbox stays in flight until `take_mail` finds it empty, so stopping here (with
         // or without a JS backlog) loses no wake-up: the caller queues the socket again.
-        if steps >= STEPS_PER_CALLBACK {
+        if steps >= budget {
+            budget_spent(steps);
             return Budget::Exhausted;
         }
         if core.has_js_backlog() {
@@ -418,6 +426,7 @@ fn deliver<'a>(
             // The JS thread has caught up with all the reactor read for it: a handover socket's
             // reads come back here (a no-op for one whose reads never left).
             core.take_reads_back();
+            budget_spent(steps);
             return Budget::Idle;
         }
         core.resolve_error_check(&mut mail);
