@@ -16,7 +16,6 @@ const { spawn } = require('node:child_process');
 const root = path.join(__dirname, '..');
 const bin = path.join(root, 'bin', 'turbo-dgram-bench');
 const fixture = path.join(__dirname, 'helpers', 'bench-app.js');
-const flooder = path.join(root, 'build', 'turbo-dgram-flood');
 
 function runApp(args, env = {}, timeoutMs = 60000) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'turbo-dgram-bench-app-'));

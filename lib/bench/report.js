@@ -107,7 +107,7 @@ function receiverStatsNotes(results) {
 }
 
 /** The JSON document: everything measured, raw child reports included, plus the machine. */
-function buildDocument({ options, machine, subjects, loadgen, cpus, results, rows, notes, started, finished, groups }) {
+function buildDocument({ options, machine, subjects, floor = null, loadgen, cpus, results, rows, notes, started, finished, groups }) {
   return {
     tool: 'turbo-dgram-bench',
     schema: 1,
@@ -119,6 +119,7 @@ function buildDocument({ options, machine, subjects, loadgen, cpus, results, row
     pinning: cpus,
     loadgen,
     subjects,
+    floor,
     groups,
     notes,
     cells: results.map(({ cell, runs }) => ({
