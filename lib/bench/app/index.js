@@ -162,6 +162,12 @@ function appNotes(result, subjects) {
     const bad = result.runs.filter((r) => r.subject === s.label && r.ok && !r.hookTookEffect);
     if (bad.length) notes.push(`${s.label}: the app did not run ${s.expect} in ${bad.length} run(s) (found ${bad[0].detected.dgram}): its figures are not ${s.expect}'s.`);
   }
+  const asked = result.cell.params.load.rate;
+  const short = result.runs.filter((r) => r.ok && r.values.offeredPerSec != null && r.values.offeredPerSec < 0.9 * asked);
+  if (short.length) {
+    notes.push(`In ${short.length} run(s) the load generator offered under 90% of the ${asked}/s asked: it did not get its CPU ` +
+      '(a busy machine), so those runs measured a lighter load.');
+  }
   const silent = result.runs.filter((r) => r.ok && r.values.p50Us === null);
   if (silent.length) notes.push(`${silent.length} run(s) got no reply: for an app that does not answer, use --load rate=N or --load flood.`);
   notes.push('This machine may be shared and noisy: read the min-max ranges, not only the medians.');

@@ -17,12 +17,20 @@ const hr = () => Number(process.hrtime.bigint());
 const REPLY_TIMEOUT_MS = 500;
 const SOURCES = 64;
 
+// Apps running now: whatever ends the bench (an error, Ctrl-C through guardProcess's handlers)
+// kills their process groups on the way out.
+const liveApps = new Set();
+process.on('exit', () => {
+  for (const app of liveApps) { try { process.kill(-app.pid, 'SIGKILL'); } catch { /* gone */ } }
+});
+
 function startApp(command, env, cpu) {
   const [cmd, ...args] = command;
   const pinned = cpu != null && taskset();
   const proc = spawn(pinned ? taskset() : cmd, pinned ? ['-c', String(cpu), cmd, ...args] : args,
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const app = { proc, pid: proc.pid, output: '', exit: null };
+  if (proc.pid) liveApps.add(app);
   const keep = (d) => { app.output = (app.output + d).slice(-4000); };
   proc.stdout.setEncoding('utf8').on('data', keep);
   proc.stderr.setEncoding('utf8').on('data', keep);
@@ -55,6 +63,7 @@ async function stopApp(app) {
   while (Date.now() < deadline && (!app.exit || pids.some((p) => pt.statFields(p)))) await sleep(20);
   signal('SIGKILL');
   await Promise.race([app.exited, sleep(1000)]);
+  liveApps.delete(app);
 }
 
 /** The port to drive and the process holding it, once the app's tree has bound it. */
