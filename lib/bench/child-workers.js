@@ -34,7 +34,8 @@ if (!isMainThread) {
   const cfg = JSON.parse(process.argv[2] || '{}');
   const emit = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
   const fail = (err) => {
-    emit({ type: 'error', message: String((err && err.stack) || err) });
+    // A limit of the module (no reusePort) is stated in one line; anything else with its stack.
+    emit({ type: 'error', message: String((err && (err.limit ? err.message : err.stack)) || err) });
     process.exit(1);
   };
   process.on('uncaughtException', fail);
@@ -50,7 +51,7 @@ if (!isMainThread) {
       if (m.error) {
         const why = /EADDRINUSE/.test(m.error) ?
           `${cfg.module} cannot bind a second socket to port ${port}: no reusePort support here (${m.error.trim()})` : m.error;
-        reject(new Error(why));
+        reject(Object.assign(new Error(why), { limit: /EADDRINUSE/.test(m.error) }));
       } else {
         resolve(m.port);
       }
