@@ -80,11 +80,8 @@ pub fn clients(opts: &HashMap<String, String>) -> io::Result<()> {
     // SAFETY: PR_SET_TIMERSLACK takes one integer; 1 ns asks for precise wake-ups.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
 
-    let interval = if rate > 0 {
-        (1_000_000_000 / rate).max(1)
-    } else {
-        0
-    };
+    // 0 for the closed loop (rate 0).
+    let interval = 1_000_000_000u64.checked_div(rate).map_or(0, |i| i.max(1));
     let t0 = now_ns();
     let measure_from = t0 + warmup_ns;
     let end = measure_from + duration_ns;
