@@ -12,7 +12,7 @@ const path = require('node:path');
 const { parseAppArgs, USAGE, UsageError } = require('./options');
 const { buildSubjects } = require('./subjects');
 const { preparePayload } = require('./payloads');
-const { runApp, AppError } = require('./run');
+const { runApp, AppError, REPLY_TIMEOUT_MS } = require('./run');
 const { M } = require('../cell-kit');
 const { LoadGen, findNative, NATIVE_NAME } = require('../loadgen');
 const { cpuPlan, guardProcess } = require('../procs');
@@ -168,8 +168,15 @@ function appNotes(result, subjects) {
     notes.push(`In ${short.length} run(s) the load generator offered under 90% of the ${asked}/s asked: it did not get its CPU ` +
       '(a busy machine), so those runs measured a lighter load.');
   }
-  const silent = result.runs.filter((r) => r.ok && r.values.p50Us === null);
-  if (silent.length) notes.push(`${silent.length} run(s) got no reply: for an app that does not answer, use --load rate=N or --load flood.`);
+  const unanswered = result.runs.filter((r) => r.ok && r.values.p50Us === null);
+  const late = unanswered.filter((r) => r.raw.load.stale > 0);
+  if (late.length) {
+    notes.push(`${late.map((r) => `${r.subject} rep ${r.rep + 1}`).join(', ')}: every reply in the window came after the ` +
+      `${REPLY_TIMEOUT_MS} ms timeout (counted lost): the app fell that far behind the load.`);
+  }
+  if (unanswered.length > late.length) {
+    notes.push(`${unanswered.length - late.length} run(s) got no reply at all: for an app that does not answer, use --load rate=N or --load flood.`);
+  }
   notes.push('This machine may be shared and noisy: read the min-max ranges, not only the medians.');
   return notes;
 }
