@@ -89,7 +89,7 @@ test('a bad option is a usage error (exit 2)', () => {
 
 test('tiny run: table on stdout, progress on stderr, JSON and SVG written, no child left behind', { timeout: 90000 }, async () => {
   const r = await runBench(['--module-b', 'node:dgram', '--label-b', 'builtin-again', '--reps', '2',
-    '--window-ms', '100', '--warmup-ms', '50', '--only', 'send-1dest-nocb-64,flood-64,rate-10k-64,echo-64,e2e-send-64']);
+    '--window-ms', '100', '--warmup-ms', '50', '--only', 'send-1dest-nocb-64,flood-64,rate-10k-64,echo-64,e2e-send-64,server-10k-64,workers-64']);
   const left = await leftInGroup(r.pgid);
   killGroup(r.pgid); // whatever the verdict, nothing outlives the test
   assert.deepStrictEqual(left, [], 'no child process of the bench left behind (its process group is empty)');
@@ -113,11 +113,17 @@ test('tiny run: table on stdout, progress on stderr, JSON and SVG written, no ch
   assert.strictEqual(doc.tool, 'turbo-dgram-bench');
   for (const k of ['node', 'kernel', 'cpuCount', 'rmemMax']) assert.ok(k in doc.machine, `machine.${k}`);
   assert.deepStrictEqual(doc.subjects.map((s) => s.label), ['node:dgram', 'builtin-again']);
-  assert.deepStrictEqual(doc.cells.map((c) => c.id).sort(), ['e2e-send-64', 'echo-64', 'flood-64', 'rate-10k-64', 'send-1dest-nocb-64']);
+  assert.deepStrictEqual(doc.cells.map((c) => c.id).sort(),
+    ['e2e-send-64', 'echo-64', 'flood-64', 'rate-10k-64', 'send-1dest-nocb-64', 'server-10k-64', 'workers-64']);
+  // The C floor (compiled with cc when there is one) takes its turn after the modules in the
+  // cells it applies to; without a compiler it is left out, and says so.
+  const floor = doc.floor && doc.floor.label === 'C floor';
+  if (!floor) assert.match(r.stderr, /no C floor reference/);
   for (const cell of doc.cells) {
-    assert.strictEqual(cell.runs.length, 4, `${cell.id}: 2 reps x 2 modules`);
+    const withFloor = floor && (cell.id === 'echo-64' || cell.id === 'server-10k-64');
+    const turn = withFloor ? ['node:dgram', 'builtin-again', 'C floor'] : ['node:dgram', 'builtin-again'];
     // taking turns: A B A B
-    assert.deepStrictEqual(cell.runs.map((x) => x.subject), ['node:dgram', 'builtin-again', 'node:dgram', 'builtin-again']);
+    assert.deepStrictEqual(cell.runs.map((x) => x.subject), [...turn, ...turn], `${cell.id}: 2 reps, in turn`);
     for (const run of cell.runs) {
       assert.ok(run.ok, `${cell.id} rep ${run.rep} ${run.subject}: ${run.error}`);
       assert.ok(run.raw, 'raw child reports kept');
@@ -131,6 +137,13 @@ test('tiny run: table on stdout, progress on stderr, JSON and SVG written, no ch
   const e2eCpu = doc.cells.find((c) => c.id === 'e2e-send-64').metrics.find((m) => m.key === 'cpuPerDgramUs');
   assert.strictEqual(e2eCpu.label, 'receiver CPU us/dgram');
   assert.match(r.stdout, /receiver CPU us\/dgram/);
+  // 8: the request/response server's figures; 9: one worker against two
+  for (const m of ['cpuPerRequestUs', 'replyP99Us', 'repliesLost']) assert.ok(doc.summary.some((s) => s.cell === 'server-10k-64' && s.metric === m), m);
+  for (const m of ['deliveredPerSec', 'oneWorkerPerSec', 'workerScaling']) assert.ok(doc.summary.some((s) => s.cell === 'workers-64' && s.metric === m), m);
+  if (floor) {
+    assert.match(r.stdout, /C floor/);
+    assert.ok(doc.summary.find((s) => s.cell === 'echo-64' && s.metric === 'p50Us').floor.median > 0);
+  }
 
   const text = fs.readFileSync(path.join(r.out, svg), 'utf8');
   assert.match(text, /^<\?xml/);

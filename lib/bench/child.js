@@ -2,9 +2,10 @@
 
 // The Node side of every measurement: one process per role, started by procs.js as
 //   node child.js <role> '<json config>'
-// Roles: probe, receiver, sender, echo-server, echo-client. Each loads the module under test by
-// its specifier (config.module: 'node:dgram', a path, a package name) and uses only the public
-// dgram API, so any module exposing that API can be measured.
+// Roles: probe, receiver (cfg.reply: answers each datagram), sender, echo-server, echo-client.
+// Each loads the module under test by its specifier (config.module: 'node:dgram', a path, a
+// package name) and uses only the public dgram API, so any module exposing that API can be
+// measured. (child-workers.js is the receiver spread over worker threads.)
 //
 // Messages are JSON lines on stdout (pipes are synchronous on Linux, so a line written right
 // before process.exit() is not lost); the end of stdin means "stop". Times are
@@ -136,6 +137,8 @@ async function receiver() {
     bytes += msg.length;
     // Read the peer like a real server would; a module that builds rinfo lazily pays for it here.
     if (rinfo.port === 0) zeroPort++;
+    // A request/response server (cfg.reply): answers each request to its sender.
+    if (cfg.reply) socks[0].send(msg, rinfo.port, rinfo.address);
   };
   const ports = [];
   for (let i = 0; i < nports; i++) {

@@ -15,6 +15,7 @@ function value(v, fmt) {
     case 'us': return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
     case 'pct': return v === 0 ? '0%' : v < 0.001 ? '<0.1%' : `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
     case 'mib': return v.toFixed(0);
+    case 'x': return ratioText(v);
     default: return String(Math.round(v * 100) / 100);
   }
 }

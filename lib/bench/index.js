@@ -15,6 +15,10 @@ const { describeMachine } = require('./machine');
 const { buildRows, buildNotes, buildDocument } = require('./report');
 const { renderTable } = require('./table');
 const { renderSvg } = require('./svg');
+const { buildFloor } = require('./floor');
+
+// The C echo server's turns (lib/bench/floor.js): a reference beside the subjects, never one of them.
+const FLOOR = { label: 'C floor', reference: true };
 
 // Process start-up, module load and teardown around each run's warm-up and window, measured on a
 // 2-core machine; only used for the time estimate before the first runs finish.
@@ -60,6 +64,7 @@ async function probe(node, module, driver) {
 
 function estimateRunMs(cell, o) {
   if (cell.group === 5) return Math.max(o.windowMs, o.quick ? 600 : 1000) + 300 + RUN_OVERHEAD_MS;
+  if (cell.group === 9) return 2 * (o.warmupMs + o.windowMs + RUN_OVERHEAD_MS); // 1 worker, then 2
   return o.warmupMs + o.windowMs + RUN_OVERHEAD_MS;
 }
 
@@ -74,6 +79,7 @@ function stamp(d) {
 }
 
 async function main(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
+  if (argv[0] === 'app') return require('./app').appMain(argv.slice(1), io);
   const log = (s) => io.stderr.write(`${s}\n`);
   let o;
   try {
@@ -142,14 +148,18 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
   }
   if (!cpus.pinned) log(`turbo-dgram-bench: children are not pinned (${cpus.cpus} CPU(s), taskset ${o.pin ? 'unavailable' : 'disabled'})`);
 
+  const floor = o.floor && cells.some((c) => c.floorRun) ? buildFloor() : null;
+  if (floor && floor.skipped) log(`turbo-dgram-bench: no C floor reference: ${floor.skipped}`);
+  const turnsOf = (cell) => (cell.floorRun && floor && floor.path ? [...subjects, FLOOR] : subjects);
+
   // The plan, and a repetition count that keeps the full run inside its time budget.
   let reps = o.reps;
-  const perRound = cells.reduce((t, c) => t + estimateRunMs(c, o) * subjects.length, 0);
+  const perRound = cells.reduce((t, c) => t + estimateRunMs(c, o) * turnsOf(c).length, 0);
   if (!argv.some((a) => a.startsWith('--reps'))) {
     const kind = o.quick ? 'quick' : 'full';
     while (reps > MIN_REPS[kind] && perRound * reps > BUDGET_MS[kind]) reps--;
   }
-  const total = cells.length * reps * subjects.length;
+  const total = cells.reduce((t, c) => t + turnsOf(c).length, 0) * reps;
   log(`turbo-dgram-bench: ${subjects.map((s) => s.label).join(' vs ')}; ${cells.length} cells x ${reps} reps x ` +
     `${subjects.length} modules = ${total} runs, about ${secs(perRound * reps)}; children on node ${machine.node}` +
     `${cpus.pinned ? `, measured process on CPU ${cpus.subject}, load on CPU ${cpus.load}` : ''}`);
@@ -161,7 +171,7 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
   for (const result of results) {
     const { cell } = result;
     for (let rep = 0; rep < reps; rep++) {
-      for (const subject of subjects) { // taking turns: A B A B ... within each cell
+      for (const subject of turnsOf(cell)) { // taking turns: A B A B ... within each cell
         const planned = estimateRunMs(cell, o);
         const leftMs = done > 0 ? (spentMs / done) * (total - done) : plannedLeft;
         log(`[${String(done + 1).padStart(String(total).length)}/${total}] ${cell.group} ${cell.id} | ${subject.label} | ` +
@@ -169,7 +179,8 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
         const t = Date.now();
         const run = { subject: subject.label, rep, ok: false };
         try {
-          const { values, raw } = await cell.run({ opts: o, cpus, lg, node }, subject);
+          const ctx = { opts: o, cpus, lg, node, floor };
+          const { values, raw } = await (subject.reference ? cell.floorRun(ctx) : cell.run(ctx, subject));
           Object.assign(run, { ok: true, values, raw });
         } catch (err) {
           run.error = String(err.message || err);
@@ -194,6 +205,7 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
     options: { ...o, reps, moduleA: specA, moduleB: specB },
     machine,
     subjects: subjects.map(({ env, ...s }) => s),
+    floor: floor && (floor.path ? { label: FLOOR.label, source: 'lib/bench/floor-echo.c', compiler: floor.compiler } : floor),
     loadgen: { native: nativePath, saturating: Boolean(nativePath) },
     cpus,
     results,

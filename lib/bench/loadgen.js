@@ -12,6 +12,7 @@ const { Child } = require('./procs');
 
 const ROOT = path.join(__dirname, '..', '..');
 const CHILD = path.join(__dirname, 'child.js');
+const WORKERS_CHILD = path.join(__dirname, 'child-workers.js');
 const NATIVE_NAME = 'turbo-dgram-flood';
 
 /** The native load generator's path, or null. */
@@ -36,7 +37,9 @@ function findNative(explicit) {
 /** A Node child running one role of child.js with the given module. */
 function nodeChild(node, role, cfg, { cpu, env, timeoutMs }) {
   const full = { maxMs: timeoutMs, ...cfg };
-  return new Child(`${role} (${cfg.label || cfg.module})`, node, [CHILD, role, JSON.stringify(full)], { cpu, env, timeoutMs });
+  // The receiver over worker threads has its own script (it is also the workers' entry point).
+  const args = role === 'workers' ? [WORKERS_CHILD, JSON.stringify(full)] : [CHILD, role, JSON.stringify(full)];
+  return new Child(`${role} (${cfg.label || cfg.module})`, node, args, { cpu, env, timeoutMs });
 }
 
 class LoadGen {
@@ -68,13 +71,14 @@ class LoadGen {
    * Sends `size`-byte datagrams to port: rate 0 = as fast as possible (with GSO unless gso is
    * false); 'sample's have { t, sent }.
    */
-  flood({ port, size, rate = 0, gso = true, durationMs, cpu, timeoutMs }) {
+  flood({ port, size, rate = 0, gso = true, sources = 1, payloadFile, durationMs, cpu, timeoutMs }) {
     if (this.native) {
       return new Child('flood', this.nativePath,
-        ['flood', '--dest', `127.0.0.1:${port}`, '--size', String(size), '--rate', String(rate), '--gso', gso ? '1' : '0',
-          '--duration-ms', String(durationMs), '--sample-ms', '10'],
+        ['flood', '--dest', `127.0.0.1:${port}`, ...payloadArgs(size, payloadFile), '--rate', String(rate), '--gso', gso ? '1' : '0',
+          '--sources', String(sources), '--duration-ms', String(durationMs), '--sample-ms', '10'],
         { cpu, timeoutMs });
     }
+    if (payloadFile || sources > 1) throw new Error('this load needs the native load generator (npm run build)');
     return nodeChild(this.node, 'sender',
       { module: this.fallbackModule, ports: [port], size, rate, batch: 256, sampleMs: 10, windowMs: durationMs },
       { cpu, timeoutMs });
@@ -91,6 +95,25 @@ class LoadGen {
     return nodeChild(this.node, 'echo-client',
       { module: this.fallbackModule, port, size, warmupMs, windowMs }, { cpu, timeoutMs });
   }
+
+  /**
+   * Many clients (`ports` source ports) sending requests to port: `rate` per second in total,
+   * evenly spaced, or rate 0: one in flight per client. 'sample's have { t, sent, replies, lost };
+   * 'done' has the window's sent / replies / lost and RTT percentiles in ns. Native only: a Node
+   * client would measure itself.
+   */
+  clients({ port, ports = 64, rate, size, payloadFile, tagBytes = 0, warmupMs, windowMs, replyTimeoutMs = 500, cpu, timeoutMs }) {
+    if (!this.native) throw new Error('many-client load needs the native load generator (npm run build)');
+    return new Child('clients', this.nativePath,
+      ['clients', '--dest', `127.0.0.1:${port}`, '--ports', String(ports), '--rate', String(rate),
+        ...payloadArgs(size, payloadFile), '--tag-bytes', String(tagBytes), '--warmup-ms', String(warmupMs),
+        '--duration-ms', String(windowMs), '--timeout-ms', String(replyTimeoutMs), '--sample-ms', '10'],
+      { cpu, timeoutMs });
+  }
+}
+
+function payloadArgs(size, payloadFile) {
+  return payloadFile ? ['--payload-file', payloadFile] : ['--size', String(size)];
 }
 
 module.exports = { LoadGen, findNative, nodeChild, NATIVE_NAME, ROOT };

@@ -4,6 +4,7 @@
 // --name=value, and flags.
 
 const USAGE = `usage: turbo-dgram-bench [options]
+       turbo-dgram-bench app [options] -- COMMAND [ARGS...]   (your own app, A/B: app --help)
 
 Compares two dgram modules (default: node:dgram and turbo-dgram, plus each receive driver
 turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
@@ -12,7 +13,7 @@ turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
   --reps N             repetitions of every cell (default 5, quick 3)
   --window-ms N        measuring window of each run (default 1000, quick 200)
   --warmup-ms N        warm-up before the window (default 300, quick 100)
-  --only LIST          comma-separated scenario numbers (1-7) or id fragments (e.g. "2,echo")
+  --only LIST          comma-separated scenario numbers (1-9) or id fragments (e.g. "2,echo")
   --list               print the scenario cells and exit
   --module-a SPEC      baseline module (default node:dgram)
   --module-b SPEC      module under test (default this package, turbo-dgram)
@@ -24,6 +25,7 @@ turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
   --node PATH          node binary for the child processes (default: this one)
   --flooder PATH       native load generator (default: build/turbo-dgram-flood, then target/)
   --no-pin             do not pin children to CPUs with taskset
+  --no-floor           leave out the C floor (a C echo server compiled with cc, scenarios 4 and 8)
   --out DIR            where the JSON and SVG go (default ./bench-results)
   -h, --help
 
@@ -50,11 +52,12 @@ const DEFAULTS = {
   node: process.execPath,
   flooder: null,
   pin: true,
+  floor: true,
   out: 'bench-results',
   help: false,
 };
 
-const FLAGS = { quick: 'quick', list: 'list', 'no-pin': 'pin', help: 'help', h: 'help' };
+const FLAGS = { quick: 'quick', list: 'list', 'no-pin': 'pin', 'no-floor': 'floor', help: 'help', h: 'help' };
 const VALUES = {
   reps: ['reps', 'int'],
   'window-ms': ['windowMs', 'int'],
@@ -72,20 +75,24 @@ const VALUES = {
 
 class UsageError extends Error {}
 
-function parseArgs(argv) {
-  const o = { ...DEFAULTS };
+/**
+ * Fills `o` from argv: `flags` maps a flag's name to its key (a name starting with no- sets
+ * false), `values` maps an option's name to [key, 'int' | 'list' | 'str']. hint: added to the
+ * error for an argument that is not an option.
+ */
+function parseOptions(argv, flags, values, o, hint = '') {
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
-    if (!arg.startsWith('-')) throw new UsageError(`unexpected argument '${arg}'`);
+    if (!arg.startsWith('-')) throw new UsageError(`unexpected argument '${arg}'${hint}`);
     arg = arg.replace(/^--?/, '');
     let inline = null;
     const eq = arg.indexOf('=');
     if (eq >= 0) { inline = arg.slice(eq + 1); arg = arg.slice(0, eq); }
-    if (FLAGS[arg]) {
-      o[FLAGS[arg]] = arg !== 'no-pin';
+    if (flags[arg]) {
+      o[flags[arg]] = !arg.startsWith('no-');
       continue;
     }
-    const spec = VALUES[arg];
+    const spec = values[arg];
     if (!spec) throw new UsageError(`unknown option --${arg}`);
     const raw = inline ?? argv[++i];
     if (raw === undefined) throw new UsageError(`--${arg} needs a value`);
@@ -100,10 +107,15 @@ function parseArgs(argv) {
       o[key] = raw;
     }
   }
+  return o;
+}
+
+function parseArgs(argv) {
+  const o = parseOptions(argv, FLAGS, VALUES, { ...DEFAULTS });
   o.reps ??= o.quick ? 3 : 5;
   o.windowMs ??= o.quick ? 200 : 1000;
   o.warmupMs ??= o.quick ? 100 : 300;
   return o;
 }
 
-module.exports = { parseArgs, USAGE, UsageError };
+module.exports = { parseArgs, parseOptions, USAGE, UsageError };

@@ -36,9 +36,10 @@ function taskset() {
  */
 function cpuPlan(pin) {
   const n = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
-  if (!pin || n < 2 || !taskset()) return { load: null, subject: null, pinned: false, cpus: n };
+  if (!pin || n < 2 || !taskset()) return { load: null, subject: null, subjectSet: null, pinned: false, cpus: n };
   // The highest-numbered CPU is the one interrupts and housekeeping visit least on most systems.
-  return { load: 0, subject: n - 1, pinned: true, cpus: n };
+  // subjectSet: every CPU but the load's, for a measured process that runs several threads.
+  return { load: 0, subject: n - 1, subjectSet: n > 2 ? `1-${n - 1}` : '1', pinned: true, cpus: n };
 }
 
 class Child {

@@ -30,6 +30,8 @@ function buildRows(results, subjects, reps) {
         const perRep = pairedRatios(baseValues, perSubject[i + 1].values);
         return { label: s.label, over: base.label, perRep, ...summarize(perRep) };
       });
+      // The C floor's figure for this metric (scenarios 4 and 8), beside the subjects.
+      const floor = cell.floor ? summarize(series(result, 'C floor', m.key, reps)) : null;
       rows.push({
         cell: cell.id,
         group: m.group || cell.group,
@@ -42,6 +44,7 @@ function buildRows(results, subjects, reps) {
         table: m.table !== false,
         perSubject,
         ratios,
+        ...(floor && floor.n > 0 ? { floor } : {}),
       });
     }
   }
@@ -60,6 +63,11 @@ function buildNotes(rows, { nativeLoadgen, results = [] }) {
       'may not exceed the receiver, the fixed rates (3, 5) are not evenly spaced, and 1 is counted by a Node receiver.');
   }
   notes.push(...receiverStatsNotes(results));
+  for (const { cell, runs } of results) {
+    const failed = new Map();
+    for (const run of runs) if (run.ok && run.raw && run.raw.twoError) failed.set(run.subject, run.raw.twoError);
+    for (const [subject, why] of failed) notes.push(`${cell.id} ${subject}: 2 workers not measured: ${why}`);
+  }
   for (const r of rows) {
     const worst = Math.max(...r.perSubject.map((s) => s.max ?? 0));
     if (r.metric === 'sinkDropFraction' && worst > 0.01) {
@@ -99,7 +107,7 @@ function receiverStatsNotes(results) {
 }
 
 /** The JSON document: everything measured, raw child reports included, plus the machine. */
-function buildDocument({ options, machine, subjects, loadgen, cpus, results, rows, notes, started, finished, groups }) {
+function buildDocument({ options, machine, subjects, floor = null, loadgen, cpus, results, rows, notes, started, finished, groups }) {
   return {
     tool: 'turbo-dgram-bench',
     schema: 1,
@@ -111,6 +119,7 @@ function buildDocument({ options, machine, subjects, loadgen, cpus, results, row
     pinning: cpus,
     loadgen,
     subjects,
+    floor,
     groups,
     notes,
     cells: results.map(({ cell, runs }) => ({

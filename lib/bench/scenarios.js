@@ -10,12 +10,14 @@
 //   5 drops while the receiving JS thread stalls
 //   6 peak RSS of the receiver during scenario 2 (measured in the scenario 2 runs)
 //   7 both ends the module under test
+//   8 a request/response server under many clients, 9 worker threads (scenarios-server.js)
 //
 // CPU placement: the process measured runs on ctx.cpus.subject, its load on ctx.cpus.load.
 
 const { interpolate } = require('./stats');
-const { nodeChild } = require('./loadgen');
 const { sleep } = require('./procs');
+const { M, metric, withChildren, subjectChild, windowSec, ratio, latencyValues, latencyMetrics } = require('./cell-kit');
+const { serverCell, workersCell, echoFloorRun } = require('./scenarios-server');
 
 const GROUPS = {
   1: 'send throughput, one JS loop',
@@ -25,48 +27,9 @@ const GROUPS = {
   5: 'receive while JS stalls 20 ms / 100 ms',
   6: 'peak RSS, receiver under flood',
   7: 'end to end (both ends the module)',
+  8: 'request/response server (module = server)',
+  9: 'worker threads, reusePort, under flood',
 };
-
-// Metric catalogue: label for the table, which way is better (null: context only, no verdict).
-const M = {
-  deliveredPerSec: { label: 'delivered/s', better: 'higher', fmt: 'rate' },
-  offeredPerSec: { label: 'offered/s', better: null, fmt: 'rate' },
-  senderCpuUs: { label: 'sender CPU us/dgram', better: 'lower', fmt: 'us' },
-  dropFraction: { label: 'dropped', better: 'lower', fmt: 'pct' },
-  lossFraction: { label: 'lost', better: 'lower', fmt: 'pct' },
-  cpuPerDgramUs: { label: 'CPU us/dgram', better: 'lower', fmt: 'us' },
-  cpuUtil: { label: 'CPU busy', better: 'lower', fmt: 'pct' },
-  deliveredFraction: { label: 'delivered', better: 'higher', fmt: 'pct' },
-  peakRssMiB: { label: 'peak RSS MiB', better: 'lower', fmt: 'mib' },
-  p50Us: { label: 'RTT p50 us', better: 'lower', fmt: 'us' },
-  p99Us: { label: 'RTT p99 us', better: 'lower', fmt: 'us' },
-  p999Us: { label: 'RTT p99.9 us', better: 'lower', fmt: 'us' },
-  sinkDropFraction: { label: 'sink dropped', better: null, fmt: 'pct' },
-};
-
-function metric(key, extra = {}) {
-  return { key, ...M[key], ...extra };
-}
-
-/** Runs fn(spawn) and afterwards stops (then kills) every child it spawned, whatever happened. */
-async function withChildren(fn) {
-  const kids = [];
-  const track = (c) => { kids.push(c); return c; };
-  try {
-    return await fn(track);
-  } finally {
-    await Promise.all(kids.map((c) => c.stop(2000)));
-  }
-}
-
-function subjectChild(ctx, subject, role, cfg, cpu, timeoutMs) {
-  return nodeChild(ctx.node, role,
-    { module: subject.module, driver: subject.driver, label: subject.label, ...cfg },
-    { cpu, env: subject.env, timeoutMs });
-}
-
-const windowSec = (d) => (d.t1 - d.t0) / 1e9;
-const ratio = (a, b) => (b > 0 ? a / b : null);
 
 // 1 ---------------------------------------------------------------------------------------------
 
@@ -196,13 +159,6 @@ function rateCell({ size, rate }) {
 
 // 4 ---------------------------------------------------------------------------------------------
 
-function latencyValues(d) {
-  if (!d.count) throw new Error('no round trip completed');
-  return { p50Us: d.p50 / 1e3, p99Us: d.p99 / 1e3, p999Us: d.p999 / 1e3 };
-}
-
-const latencyMetrics = () => [metric('p50Us', { chart: true }), metric('p99Us', { chart: true }), metric('p999Us')];
-
 function echoCell({ size }) {
   return {
     id: `echo-${size}`,
@@ -210,6 +166,8 @@ function echoCell({ size }) {
     title: `${size} B, native pinger -> module's echo server`,
     params: { size },
     metrics: latencyMetrics(),
+    floor: true,
+    floorRun: (ctx) => echoFloorRun(ctx, size),
     async run(ctx, subject) {
       const { warmupMs, windowMs } = ctx.opts;
       const budget = warmupMs + windowMs + 15000;
@@ -336,11 +294,14 @@ function buildCells({ quick }) {
   cells.push(e2eThroughputCell({ size: 64 }));
   if (!quick) cells.push(e2eThroughputCell({ size: 1200 }));
   cells.push(e2eEchoCell({ size: 64 }));
+  cells.push(serverCell({ size: 64, rate: 10000 }));
+  cells.push(serverCell({ size: 64, rate: 50000 }));
+  cells.push(workersCell({ size: 64 }));
   return cells;
 }
 
 /**
- * Keeps the cells selected by a comma-separated list of terms: a scenario number (1-7), an exact
+ * Keeps the cells selected by a comma-separated list of terms: a scenario number (1-9), an exact
  * cell id, or else a fragment of ids ("echo" selects echo-64 and e2e-echo-64, "echo-64" only it).
  */
 function filterCells(cells, only) {

@@ -30,7 +30,9 @@ function renderTable(rows, groups) {
   if (shown.length === 0) return '(no results)\n';
   const subjects = shown[0].perSubject.map((s) => s.label);
   const ratioHeads = shown[0].ratios.map((r) => `${r.label} / ${r.over}`);
-  const head = ['scenario', 'metric', ...subjects, ...ratioHeads];
+  // The C floor, where measured, is a reference column between the subjects and the ratios.
+  const withFloor = shown.some((r) => r.floor);
+  const head = ['scenario', 'metric', ...subjects, ...(withFloor ? ['C floor'] : []), ...ratioHeads];
   const lines = [];
   let lastGroup = null;
   const body = [];
@@ -41,7 +43,8 @@ function renderTable(rows, groups) {
     }
     const arrow = r.better === 'higher' ? ' (+)' : r.better === 'lower' ? ' (-)' : '';
     body.push({
-      cols: [`  ${r.title}`, `${r.label}${arrow}`, ...r.perSubject.map((s) => cellText(s, r.fmt)), ...r.ratios.map(ratioCell)],
+      cols: [`  ${r.title}`, `${r.label}${arrow}`, ...r.perSubject.map((s) => cellText(s, r.fmt)),
+        ...(withFloor ? [r.floor ? cellText(r.floor, r.fmt) : '-'] : []), ...r.ratios.map(ratioCell)],
     });
   }
   const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b.cols).map((b) => b.cols[i].length)));
@@ -52,6 +55,7 @@ function renderTable(rows, groups) {
   lines.push('');
   lines.push('(+) higher is better, (-) lower is better; values: median [min-max] over repetitions;');
   lines.push('ratios: per-repetition ratio of back-to-back runs, median [min-max].');
+  if (withFloor) lines.push('C floor: a C echo server (recvmmsg + one sendmsg per reply) in the server\'s place, the physical floor.');
   return `${lines.join('\n')}\n`;
 }
 

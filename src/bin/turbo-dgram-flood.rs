@@ -13,6 +13,11 @@
 //!          per GSO super-datagram, so it keeps up with GSO senders).
 //!   ping   --dest IP:PORT --size N [--duration-ms D] [--warmup-ms W] [--timeout-ms T]
 //!          one datagram in flight against an echo server; round-trip percentiles.
+//!   clients --dest IP:PORT [--ports N] [--rate R] ...: many clients, paced requests, replies
+//!          matched, round-trip percentiles (turbo-dgram-flood/clients.rs).
+//!
+//! flood and clients send --payload-file F (its bytes as they are) instead of --size N bytes;
+//! flood --sources K spreads the flood over K source ports (SO_REUSEPORT groups hash by them).
 //!
 //! Protocol with the parent (lib/bench/procs.js): one JSON object per stdout line ("ready",
 //! "sample", "done", "error"); times are CLOCK_MONOTONIC nanoseconds, the clock Node's
@@ -27,6 +32,11 @@ use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::io::AsRawFd;
 use std::process::exit;
+
+#[path = "turbo-dgram-flood/clients.rs"]
+mod clients;
+#[path = "turbo-dgram-flood/ping.rs"]
+mod ping;
 
 // Linux UAPI (include/uapi/linux/udp.h), defined here because not every libc version exports them.
 const SOL_UDP: libc::c_int = 17;
@@ -47,7 +57,8 @@ fn main() {
     let result = match mode.as_str() {
         "flood" => flood(&opts),
         "sink" => sink(&opts),
-        "ping" => ping(&opts),
+        "ping" => ping::ping(&opts),
+        "clients" => clients::clients(&opts),
         "-h" | "--help" => usage(),
         _ => usage(),
     };
@@ -61,7 +72,9 @@ fn usage() -> ! {
     eprintln!(
         "usage: turbo-dgram-flood flood --dest IP:PORT --size N [--rate R] [--duration-ms D] [--gso 0|1]\n\
          \x20      turbo-dgram-flood sink [--ports N] [--rcvbuf BYTES] [--gro 0|1] [--sample-ms S]\n\
-         \x20      turbo-dgram-flood ping --dest IP:PORT --size N [--duration-ms D] [--warmup-ms W]"
+         \x20      turbo-dgram-flood ping --dest IP:PORT --size N [--duration-ms D] [--warmup-ms W]\n\
+         \x20      turbo-dgram-flood clients --dest IP:PORT [--ports N] [--rate R] [--size N | --payload-file F]\n\
+         \x20                        [--tag-bytes T] [--warmup-ms W] [--duration-ms D] [--timeout-ms T]"
     );
     exit(2)
 }
@@ -99,6 +112,18 @@ fn opt_dest(opts: &HashMap<String, String>) -> io::Result<SocketAddr> {
         return Err(invalid(format!("--dest {addr}: only loopback addresses are allowed")));
     }
     Ok(addr)
+}
+
+/// The datagram to send: the bytes of --payload-file, or --size N bytes of a fixed pattern.
+fn payload_from(opts: &HashMap<String, String>) -> io::Result<Vec<u8>> {
+    let payload = match opts.get("payload-file") {
+        Some(f) => std::fs::read(f).map_err(|e| invalid(format!("--payload-file {f}: {e}")))?,
+        None => (0..opt_u64(opts, "size", 64)? as usize).map(|i| (i % 251) as u8).collect(),
+    };
+    if payload.is_empty() || payload.len() > MAX_UDP_PAYLOAD {
+        return Err(invalid(format!("payload of {} bytes: must be 1..{MAX_UDP_PAYLOAD}", payload.len())));
+    }
+    Ok(payload)
 }
 
 fn invalid(msg: String) -> io::Error {
@@ -194,33 +219,34 @@ fn local_socket_for(dest: &SocketAddr) -> io::Result<UdpSocket> {
 
 fn flood(opts: &HashMap<String, String>) -> io::Result<()> {
     let dest = opt_dest(opts)?;
-    let size = opt_u64(opts, "size", 64)? as usize;
+    let payload = payload_from(opts)?;
     let rate = opt_u64(opts, "rate", 0)?;
     let duration_ns = opt_u64(opts, "duration-ms", 3000)?.saturating_mul(1_000_000);
     let sample_ns = opt_u64(opts, "sample-ms", 10)?.max(1) * 1_000_000;
     let want_gso = opt_u64(opts, "gso", 1)? != 0;
-    if size == 0 || size > MAX_UDP_PAYLOAD {
-        return Err(invalid(format!("--size {size}: must be 1..{MAX_UDP_PAYLOAD}")));
-    }
-    let sock = local_socket_for(&dest)?;
-    let fd = sock.as_raw_fd();
+    let nsources = opt_u64(opts, "sources", 1)?.clamp(1, 1024) as usize;
+    let socks: Vec<UdpSocket> = (0..nsources).map(|_| local_socket_for(&dest)).collect::<io::Result<_>>()?;
+    let fds: Vec<libc::c_int> = socks.iter().map(|s| s.as_raw_fd()).collect();
     // SO_SNDBUF stays at its default: on loopback the send path delivers synchronously, the
     // buffer never fills; datagrams the receiver has no room for are dropped at the receiver.
     if rate > 0 {
-        paced(fd, size, rate, duration_ns, sample_ns)
+        paced(&fds, &payload, rate, duration_ns, sample_ns)
     } else {
-        unpaced(fd, size, want_gso, duration_ns, sample_ns)
+        unpaced(&fds, &payload, want_gso, duration_ns, sample_ns)
     }
 }
 
 /// As fast as one core can: sendmmsg of VLEN messages, each a GSO super-datagram of `segs`
 /// datagrams of `size` bytes, so one syscall offers up to VLEN * 64 datagrams.
-fn unpaced(fd: libc::c_int, size: usize, want_gso: bool, duration_ns: u64, sample_ns: u64) -> io::Result<()> {
+/// With several sources, each sendmmsg goes out through the next one in turn.
+fn unpaced(fds: &[libc::c_int], one: &[u8], want_gso: bool, duration_ns: u64, sample_ns: u64) -> io::Result<()> {
+    let size = one.len();
     let mut segs = if want_gso { (MAX_UDP_PAYLOAD / size).min(UDP_MAX_SEGMENTS) } else { 1 };
-    if segs > 1 && setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, size as libc::c_int).is_err() {
+    if segs > 1 && fds.iter().any(|&fd| setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, size as libc::c_int).is_err()) {
         segs = 1; // kernel without UDP GSO (< 4.18): plain sendmmsg
     }
-    let payload: Vec<u8> = (0..size * UDP_MAX_SEGMENTS.max(1)).map(|i| (i % 251) as u8).collect();
+    let payload: Vec<u8> = one.iter().copied().cycle().take(size * UDP_MAX_SEGMENTS).collect();
+    let mut turn = 0usize;
     let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; VLEN];
     // SAFETY: mmsghdr is plain data; all-zero is a valid empty header (no name, no control).
     let mut msgs: [libc::mmsghdr; VLEN] = unsafe { std::mem::zeroed() };
@@ -247,6 +273,8 @@ fn unpaced(fd: libc::c_int, size: usize, want_gso: bool, duration_ns: u64, sampl
                 break;
             }
         }
+        let fd = fds[turn % fds.len()];
+        turn += 1;
         // SAFETY: msgs[..VLEN] point at iov entries and a payload that outlive the call.
         let n = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), VLEN as libc::c_uint, 0) };
         calls += 1;
@@ -262,7 +290,9 @@ fn unpaced(fd: libc::c_int, size: usize, want_gso: bool, duration_ns: u64, sampl
             Some(libc::ECONNREFUSED) | Some(libc::ENOBUFS) | Some(libc::EAGAIN) => errors += 1,
             // EIO / EINVAL: GSO refused at run time (as quinn-udp does, fall back to plain sends).
             Some(libc::EIO) | Some(libc::EINVAL) if segs > 1 => {
-                let _ = setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, 0);
+                for &fd in fds {
+                    let _ = setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, 0);
+                }
                 segs = 1;
                 setup(&mut iov, &mut msgs, segs);
             }
@@ -280,11 +310,12 @@ fn unpaced(fd: libc::c_int, size: usize, want_gso: bool, duration_ns: u64, sampl
 /// `rate` datagrams per second, one send() each at evenly spaced deadlines. Sleeps when the next
 /// deadline is far, spins when it is near (a sleep overshoots by tens of microseconds, more than
 /// the 10 us spacing of 100k/s). Falling far behind resets the schedule instead of bursting.
-fn paced(fd: libc::c_int, size: usize, rate: u64, duration_ns: u64, sample_ns: u64) -> io::Result<()> {
+/// With several sources, the sends go out through them in turn.
+fn paced(fds: &[libc::c_int], payload: &[u8], rate: u64, duration_ns: u64, sample_ns: u64) -> io::Result<()> {
+    let size = payload.len();
     // SAFETY: prctl with PR_SET_TIMERSLACK takes one integer; 1 ns asks for precise wake-ups.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
     let interval = (1_000_000_000 / rate.max(1)).max(1);
-    let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
     let t0 = now_ns();
     let deadline = t0.saturating_add(duration_ns);
     let (mut next, mut next_sample) = (t0, t0);
@@ -313,6 +344,7 @@ fn paced(fd: libc::c_int, size: usize, rate: u64, duration_ns: u64, sample_ns: u
             }
             continue;
         }
+        let fd = fds[(sent + errors) as usize % fds.len()];
         // SAFETY: payload is valid for `size` bytes; the socket is connected.
         let n = unsafe { libc::send(fd, payload.as_ptr().cast(), size, 0) };
         if n >= 0 {
@@ -473,87 +505,4 @@ fn read_cmsgs(hdr: &libc::msghdr) -> (Option<libc::c_int>, Option<u32>) {
         }
     }
     (segment, overflow)
-}
-
-// ---------------------------------------------------------------------------------------------
-// ping
-
-fn ping(opts: &HashMap<String, String>) -> io::Result<()> {
-    let dest = opt_dest(opts)?;
-    let size = (opt_u64(opts, "size", 64)? as usize).clamp(8, MAX_UDP_PAYLOAD);
-    let duration_ns = opt_u64(opts, "duration-ms", 1000)? * 1_000_000;
-    let warmup_ns = opt_u64(opts, "warmup-ms", 200)? * 1_000_000;
-    let timeout_ms = opt_u64(opts, "timeout-ms", 200)? as libc::c_int;
-    let sock = local_socket_for(&dest)?;
-    let fd = sock.as_raw_fd();
-    let mut out = vec![0u8; size];
-    let mut inb = vec![0u8; 65536];
-    let mut rtts: Vec<u64> = Vec::with_capacity(1 << 16);
-    let (mut lost, mut stale, mut seq) = (0u64, 0u64, 0u64);
-    let t0 = now_ns();
-    emit(&format!("{{\"type\":\"ready\",\"t\":{t0}}}"));
-    let measure_from = t0 + warmup_ns;
-    let end = measure_from + duration_ns;
-    let mut pfds = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }, libc::pollfd { fd: if stdin_is_channel() { 0 } else { -1 }, events: libc::POLLIN, revents: 0 }];
-    'outer: loop {
-        let sent_at = now_ns();
-        if sent_at >= end {
-            break;
-        }
-        seq += 1;
-        // The sequence number tells a late reply to an earlier (timed-out) ping from this one.
-        out[..8].copy_from_slice(&seq.to_le_bytes());
-        // SAFETY: out is valid for its length; the socket is connected.
-        if unsafe { libc::send(fd, out.as_ptr().cast(), out.len(), 0) } < 0 {
-            lost += 1;
-            std::thread::sleep(std::time::Duration::from_millis(1));
-            continue;
-        }
-        loop {
-            let waited_ms = ((now_ns() - sent_at) / 1_000_000) as libc::c_int;
-            if waited_ms >= timeout_ms {
-                lost += 1;
-                continue 'outer;
-            }
-            pfds[0].revents = 0;
-            pfds[1].revents = 0;
-            // SAFETY: two valid pollfds.
-            let n = unsafe { libc::poll(pfds.as_mut_ptr(), 2, timeout_ms - waited_ms) };
-            if n < 0 {
-                continue;
-            }
-            if pfds[1].revents != 0 && drain_stdin_is_eof() {
-                break 'outer;
-            }
-            if pfds[0].revents == 0 {
-                continue;
-            }
-            // SAFETY: inb is valid for its length.
-            let got = unsafe { libc::recv(fd, inb.as_mut_ptr().cast(), inb.len(), libc::MSG_DONTWAIT) };
-            let back = now_ns();
-            if got < 8 {
-                continue; // ECONNREFUSED before the server binds, or a runt: wait on
-            }
-            if inb[..8] != seq.to_le_bytes() {
-                stale += 1;
-                continue;
-            }
-            if sent_at >= measure_from {
-                rtts.push(back - sent_at);
-            }
-            break;
-        }
-    }
-    rtts.sort_unstable();
-    let q = |p: f64| -> u64 {
-        if rtts.is_empty() { return 0; }
-        let idx = ((p * rtts.len() as f64).ceil() as usize).clamp(1, rtts.len()) - 1;
-        rtts[idx]
-    };
-    let mean = if rtts.is_empty() { 0 } else { rtts.iter().sum::<u64>() / rtts.len() as u64 };
-    emit(&format!(
-        "{{\"type\":\"done\",\"count\":{},\"lost\":{lost},\"stale\":{stale},\"min\":{},\"p50\":{},\"p90\":{},\"p99\":{},\"p999\":{},\"max\":{},\"mean\":{mean}}}",
-        rtts.len(), q(0.0), q(0.5), q(0.9), q(0.99), q(0.999), rtts.last().copied().unwrap_or(0)
-    ));
-    Ok(())
 }
