@@ -60,7 +60,8 @@ pub struct UdpCore {
     /// size reads to the mailbox's room; see `take_datagrams`.
     pub(super) largest_message: AtomicUsize,
     /// Held by whoever reads the socket, across the read and the post of what it read, so that
-    /// the mailbox keeps the kernel's order: the reactor, and the JS thread's `assist_read`.
+    /// the mailbox keeps the kernel's order: the reactor's turn, and on the JS thread the handover
+    /// driver's `read_on_js_thread` and the thread driver's `assist_read`.
     pub(super) reader: Mutex<()>,
     /// The read assist's clock (a thread-driver socket's JS thread reads it when the reactor lags).
     pub(super) assist: ReadAssist,

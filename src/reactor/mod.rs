@@ -1,10 +1,10 @@
 //! The reactor: a mio `Poll` with a registry of sockets, a command queue and a waker.
 //!
 //! There is one thread reactor per process, turned by a thread named `turbo-dgram-reactor`
-//! (`Reactor::thread`): it watches the thread-driver sockets of every JS thread (main and
-//! workers), the send backlogs of every socket, and the handover-driver sockets it has taken
-//! over. Each JS thread that has an inline-driver socket has a reactor of its own (`Reactor::new`),
-//! turned from that thread's libuv loop by bindings/delivery.rs. When a socket is readable the
+//! (`Reactor::thread`): it reads the thread-driver sockets of every JS thread (main and workers)
+//! and the handover-driver sockets it has taken over, and finishes the send backlogs of both.
+//! Each JS thread that has an inline-driver socket has a reactor of its own (`Reactor::new`) for
+//! those sockets, turned from that thread's libuv loop by bindings/delivery.rs. When a socket is readable the
 //! turn drains the kernel queue with `recvmmsg` into the socket's mailbox; when a socket the JS
 //! thread could not finish sending to becomes writable it sends the backlog. Either way JS is
 //! told through the socket's `Notify` at most once per delivery: the next wake-up happens only
