@@ -9,6 +9,16 @@ const { assertSame, assertLogHas } = require('./helpers/differential');
 
 const T = { timeout: 15000 };
 
+// The set-up of most examples: a server bound to the loopback address of its family, the promise
+// of its next 'message', and a client that is not bound yet (its first send binds it).
+async function serverAndClient(ctx, type = 'udp4') {
+  const server = ctx.socket('server', type);
+  await ctx.bound(server);
+  const got = ctx.once(server, 'message');
+  const client = ctx.socket('client', type);
+  return { server, got, client };
+}
+
 test('ping / pong: the server answers to rinfo.address:rinfo.port', T, async () => {
   const log = await assertSame(async (ctx) => {
     const server = ctx.socket('server', 'udp4');
@@ -59,10 +69,7 @@ test('too big: a 70,000-byte datagram fails with EMSGSIZE', T, async () => {
 
 test('an empty datagram arrives as a zero-length message', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const server = ctx.socket('server', 'udp4');
-    await ctx.bound(server);
-    const got = ctx.once(server, 'message');
-    const client = ctx.socket('client', 'udp4');
+    const { server, got, client } = await serverAndClient(ctx);
     client.send(Buffer.alloc(0), server.address().port, '127.0.0.1', ctx.callback('send callback'));
     const [msg, rinfo] = await got;
     ctx.log('length', msg.length, 'rinfo.size', rinfo.size);
@@ -72,10 +79,7 @@ test('an empty datagram arrives as a zero-length message', T, async () => {
 
 test('[header, payload]: an array is one datagram', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const server = ctx.socket('server', 'udp4');
-    await ctx.bound(server);
-    const got = ctx.once(server, 'message');
-    const client = ctx.socket('client', 'udp4');
+    const { server, got, client } = await serverAndClient(ctx);
     const header = Buffer.from([0x01, 0x00, 0x05]);
     const payload = Buffer.from('hello');
     client.send([header, payload], server.address().port, '127.0.0.1', ctx.callback('send callback'));
@@ -87,10 +91,7 @@ test('[header, payload]: an array is one datagram', T, async () => {
 
 test('offset and length: send a slice of a buffer', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const server = ctx.socket('server', 'udp4');
-    await ctx.bound(server);
-    const got = ctx.once(server, 'message');
-    const client = ctx.socket('client', 'udp4');
+    const { server, got, client } = await serverAndClient(ctx);
     const buf = Buffer.from('....SLICE....');
     client.send(buf, 4, 5, server.address().port, '127.0.0.1', ctx.callback('send callback'));
     const [msg] = await got;
@@ -101,10 +102,7 @@ test('offset and length: send a slice of a buffer', T, async () => {
 
 test('implicit bind: the first send binds the socket', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const server = ctx.socket('server', 'udp4');
-    await ctx.bound(server);
-    const got = ctx.once(server, 'message');
-    const client = ctx.socket('client', 'udp4');
+    const { server, got, client } = await serverAndClient(ctx);
     client.on('listening', () => ctx.log('client listening', client.address().address));
     client.send('hi', server.address().port, '127.0.0.1');
     const [, rinfo] = await got;
@@ -115,10 +113,7 @@ test('implicit bind: the first send binds the socket', T, async () => {
 
 test("'localhost' as the target", T, async () => {
   const log = await assertSame(async (ctx) => {
-    const server = ctx.socket('server', 'udp4');
-    await ctx.bound(server);
-    const got = ctx.once(server, 'message');
-    const client = ctx.socket('client', 'udp4');
+    const { server, got, client } = await serverAndClient(ctx);
     client.send('to localhost', server.address().port, 'localhost', ctx.callback('send callback'));
     const [msg, rinfo] = await got;
     ctx.log('received', msg.toString(), 'from', rinfo.address);
@@ -128,10 +123,7 @@ test("'localhost' as the target", T, async () => {
 
 test('IPv6 on ::1', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const server = ctx.socket('server', 'udp6');
-    await ctx.bound(server, 0, '::1');
-    const got = ctx.once(server, 'message');
-    const client = ctx.socket('client', 'udp6');
+    const { server, got, client } = await serverAndClient(ctx, 'udp6');
     client.send('over IPv6', server.address().port, '::1', ctx.callback('send callback'));
     const [msg, rinfo] = await got;
     ctx.log('received', msg.toString(), rinfo);

@@ -4,7 +4,7 @@
 
 const assert = require('node:assert');
 const { test } = require('node:test');
-const { assertSame, assertLogHas, receiver } = require('./helpers/differential');
+const { assertSame, assertLogHas, receiver, receiverAndSender } = require('./helpers/differential');
 
 const T = { timeout: 15000 };
 
@@ -149,9 +149,7 @@ test('ref() and unref() return this: unbound, bound, closed', T, async () => {
 
 test('an unref()ed socket still receives while something else keeps the loop alive', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    ctx.watch(r);
-    const rport = await ctx.bound(r);
+    const { r, port: rport } = await receiver(ctx);
     r.unref();
     const s = ctx.socket('S', 'udp4');
     await ctx.bound(s);
@@ -164,12 +162,9 @@ test('an unref()ed socket still receives while something else keeps the loop ali
 
 test('close() in the same tick as ten sends with callbacks: which callbacks run, in what order with close', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    const rport = await ctx.bound(r);
+    const { r, s, rport } = await receiverAndSender(ctx);
     let received = 0;
     r.on('message', () => { received++; });
-    const s = ctx.socket('S', 'udp4');
-    await ctx.bound(s);
     for (let i = 0; i < 10; i++) s.send(`d${i}`, rport, '127.0.0.1', (err, n) => ctx.log(`send callback ${i}`, err, n));
     s.close(() => ctx.log('close callback'));
     ctx.log('close returned');

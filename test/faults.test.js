@@ -9,17 +9,14 @@
 const { test } = require('node:test');
 const assert = require('node:assert');
 const { spawnSync } = require('node:child_process');
-const { assertSame, assertLogHas, subjectSpec } = require('./helpers/differential');
+const { assertSame, assertLogHas, subjectSpec, receiverAndSender } = require('./helpers/differential');
 const { runChild } = require('./helpers/child');
 
 const T = { timeout: 20000 };
 
 test("close() inside 'message' in the middle of a batch: no later 'message', no crash", T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    const rport = await ctx.bound(r);
-    const s = ctx.socket('S', 'udp4');
-    await ctx.bound(s);
+    const { r, s, rport } = await receiverAndSender(ctx);
     let n = 0;
     r.on('message', (msg) => {
       n++;
@@ -76,13 +73,10 @@ test('close() on an unbound socket with a send waiting for its implicit bind and
 
 test('EMSGSIZE mid-batch: the oversized datagram fails alone, the others are sent and arrive, in order', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    const rport = await ctx.bound(r);
+    const { r, s, rport } = await receiverAndSender(ctx);
+    ctx.watch(s, 'S', ['error']);
     const got = [];
     r.on('message', (msg) => got.push(msg.length));
-    const s = ctx.socket('S', 'udp4');
-    ctx.watch(s, 'S', ['error']);
-    await ctx.bound(s);
     const sizes = [10, 20, 65508, 30, 65507, 40, 70000, 50];
     let done = 0;
     for (const [i, size] of sizes.entries()) {

@@ -10,7 +10,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { test } = require('node:test');
-const { assertSame, assertLogHas, loadBuiltin, loadSubject } = require('./helpers/differential');
+const { assertSame, assertLogHas, loadBuiltin, loadSubject, receiver } = require('./helpers/differential');
 const { childBoth } = require('./helpers/child');
 
 const T = { timeout: 15000 };
@@ -115,9 +115,7 @@ test('receiveBlockList drops datagrams from blocked senders; sendBlockList fails
 
 test('sends before the bind finishes (slow lookup) are flushed in order once listening', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    ctx.watch(r);
-    const port = await ctx.bound(r);
+    const { r, port } = await receiver(ctx);
     const lookup = (host, family, cb) => {
       ctx.log('lookup', host);
       setTimeout(() => cb(null, '127.0.0.1', 4), host === 'slow.bind' ? 100 : 0);
@@ -134,9 +132,7 @@ test('sends before the bind finishes (slow lookup) are flushed in order once lis
 
 test('close() while the bind lookup is pending, and while a send lookup is pending', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    ctx.watch(r);
-    const port = await ctx.bound(r);
+    const { r, port } = await receiver(ctx);
     const lookup = (host, family, cb) => {
       ctx.log('lookup', host);
       setTimeout(() => { ctx.log('lookup answers', host); cb(null, '127.0.0.1', 4); }, 50);

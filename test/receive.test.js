@@ -5,16 +5,13 @@
 
 const { test } = require('node:test');
 const { Worker } = require('node:worker_threads');
-const { assertSame, assertLogHas, subjectSpec } = require('./helpers/differential');
+const { assertSame, assertLogHas, subjectSpec, receiverAndSender } = require('./helpers/differential');
 
 const T = { timeout: 20000 };
 
 test('datagrams that arrive while the JS thread is busy are all delivered, in order', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    const rport = await ctx.bound(r);
-    const s = ctx.socket('S', 'udp4');
-    await ctx.bound(s);
+    const { r, s, rport } = await receiverAndSender(ctx);
     const seen = [];
     r.on('message', (msg) => seen.push(msg.toString()));
     for (let i = 0; i < 100; i++) s.send(`busy-${i}`, rport, '127.0.0.1');
@@ -29,10 +26,7 @@ test('datagrams that arrive while the JS thread is busy are all delivered, in or
 
 test('a datagram that arrives while nobody listens is not kept for a later listener', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    const rport = await ctx.bound(r);
-    const s = ctx.socket('S', 'udp4');
-    await ctx.bound(s);
+    const { r, s, rport } = await receiverAndSender(ctx);
     s.send('early', rport, '127.0.0.1');
     await ctx.delay(150);
     ctx.watch(r, 'R', ['message']);
@@ -129,10 +123,7 @@ test('a worker thread\'s sockets: receive in the worker, closed when it exits, m
 
 test('close() inside a message listener: no later datagram of the same burst is delivered', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    const rport = await ctx.bound(r);
-    const s = ctx.socket('S', 'udp4');
-    await ctx.bound(s);
+    const { r, s, rport } = await receiverAndSender(ctx);
     let seen = 0;
     r.on('message', (msg) => {
       seen++;
@@ -154,10 +145,7 @@ test('close() inside a message listener: no later datagram of the same burst is 
 
 test('removing the message listener mid-burst: the rest of the burst is not delivered to a later listener', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    const rport = await ctx.bound(r);
-    const s = ctx.socket('S', 'udp4');
-    await ctx.bound(s);
+    const { r, s, rport } = await receiverAndSender(ctx);
     let seen = 0;
     const first = (msg) => {
       ctx.log('first listener', msg.toString());
@@ -176,10 +164,7 @@ test('removing the message listener mid-burst: the rest of the burst is not deli
 
 test('a listener added by a message listener gets the next datagram of the same burst', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    const rport = await ctx.bound(r);
-    const s = ctx.socket('S', 'udp4');
-    await ctx.bound(s);
+    const { r, s, rport } = await receiverAndSender(ctx);
     let n = 0;
     r.on('message', (msg) => {
       ctx.log('A', msg.toString());

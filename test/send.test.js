@@ -4,20 +4,9 @@
 // and what the peer receives ('message' with rinfo).
 
 const { test } = require('node:test');
-const { assertSame, assertLogHas, receiver } = require('./helpers/differential');
+const { assertSame, assertLogHas, receiver, receiverAndSender } = require('./helpers/differential');
 
 const T = { timeout: 20000 };
-
-// A bound receiver R (logged) and a sender S (logged; bound unless `bindSender` is false).
-async function pair(ctx, type = 'udp4', { bindSender = true, watchReceiver = true } = {}) {
-  const r = ctx.socket('R', type);
-  if (watchReceiver) ctx.watch(r);
-  const rport = await ctx.bound(r);
-  const s = ctx.socket('S', type);
-  ctx.watch(s);
-  if (bindSender) await ctx.bound(s);
-  return { r, s, rport };
-}
 
 // Resolves once `socket` has emitted `n` more 'message' events.
 function messages(ctx, socket, n, ms = 3000) {
@@ -56,7 +45,7 @@ const payloads = [
 for (const [name, make] of payloads) {
   test(`send ${name}: callback(null, bytes) and the peer gets the same bytes`, T, async () => {
     const log = await assertSame(async (ctx) => {
-      const { r, s, rport } = await pair(ctx);
+      const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
       const got = messages(ctx, r, 1);
       const cb = ctx.callback('send callback');
       ctx.call('send', () => s.send(make(), rport, '127.0.0.1', cb));
@@ -69,7 +58,7 @@ for (const [name, make] of payloads) {
 
 test('send(msg, offset, length, ...) sends the slice, for Buffer, TypedArray, DataView and string', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     const cases = [
       ['Buffer 2..5', Buffer.from('abcdefgh'), 2, 3],
       ['Buffer offset 0 length 0', Buffer.from('abc'), 0, 0],
@@ -91,7 +80,7 @@ test('send(msg, offset, length, ...) sends the slice, for Buffer, TypedArray, Da
 
 test('two sends arrive in order, callbacks run in order', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     const got = messages(ctx, r, 2);
     s.send('first', rport, '127.0.0.1', ctx.callback('callback first'));
     s.send('second', rport, '127.0.0.1', ctx.callback('callback second'));
@@ -102,7 +91,7 @@ test('two sends arrive in order, callbacks run in order', T, async () => {
 
 test('a burst of 200 sends: all arrive, in order, callbacks in order', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     const seen = [];
     const callbacks = [];
     r.on('message', (msg) => seen.push(msg.toString()));
@@ -137,7 +126,7 @@ test('send without an address goes to 127.0.0.1 (udp4) and ::1 (udp6)', T, async
 
 test('send on an unbound socket binds it implicitly (listening, then the datagram)', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx, 'udp4', { bindSender: false });
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true, bindSender: false });
     const got = messages(ctx, r, 2);
     ctx.call('address() before send', () => s.address());
     const cb = ctx.callback('send callback');
@@ -154,7 +143,7 @@ test('send on an unbound socket binds it implicitly (listening, then the datagra
 
 test('send to "localhost" resolves through dns.lookup', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     const got = messages(ctx, r, 1);
     s.send('to localhost', rport, 'localhost', ctx.callback('send callback'));
     await got;
@@ -208,9 +197,7 @@ test('send with the lookup option: lookup arguments, then the datagram', T, asyn
       const cb = typeof options === 'function' ? options : callback;
       process.nextTick(cb, null, '127.0.0.1', 4);
     };
-    const r = ctx.socket('R', 'udp4');
-    ctx.watch(r);
-    const rport = await ctx.bound(r);
+    const { r, port: rport } = await receiver(ctx);
     const s = ctx.socket('S', { type: 'udp4', lookup });
     ctx.watch(s);
     const got = messages(ctx, r, 2);
@@ -246,7 +233,7 @@ test('a lookup error goes to the send callback, or to error without one', T, asy
 
 test('IPv6: send and receive on ::1, rinfo family IPv6', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx, 'udp6');
+    const { r, s, rport } = await receiverAndSender(ctx, { type: 'udp6', watch: true });
     const got = messages(ctx, r, 2);
     s.send('over ::1', rport, '::1', ctx.callback('send callback'));
     s.send([Buffer.from('v6 '), Buffer.from('array')], rport, '::1', ctx.callback('send callback array'));
@@ -257,9 +244,7 @@ test('IPv6: send and receive on ::1, rinfo family IPv6', T, async () => {
 
 test('IPv6 socket sending to an IPv4 literal / IPv4-mapped address', T, async () => {
   await assertSame(async (ctx) => {
-    const r = ctx.socket('R', 'udp4');
-    ctx.watch(r);
-    const rport = await ctx.bound(r);
+    const { r, port: rport } = await receiver(ctx);
     const s = ctx.socket('S', 'udp6');
     ctx.watch(s);
     await ctx.bound(s, 0, '::');
@@ -286,7 +271,7 @@ test('IPv4 socket sending to ::1 fails like the builtin', T, async () => {
 
 test('a 70,000-byte send fails with EMSGSIZE in the callback; the next send still works', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     const got = messages(ctx, r, 2);
     s.send('before', rport, '127.0.0.1', ctx.callback('callback before'));
     const cb = ctx.callback('callback 70000');
@@ -300,7 +285,7 @@ test('a 70,000-byte send fails with EMSGSIZE in the callback; the next send stil
 
 test('EMSGSIZE without a callback: the error goes where the builtin sends it; the socket stays usable', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     s.send(Buffer.alloc(70000), rport, '127.0.0.1');
     await ctx.delay(50);
     const got = messages(ctx, r, 1);
@@ -312,7 +297,7 @@ test('EMSGSIZE without a callback: the error goes where the builtin sends it; th
 
 test('EMSGSIZE on ::1 (a 70,000-byte array of two buffers)', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { s, rport } = await pair(ctx, 'udp6');
+    const { s, rport } = await receiverAndSender(ctx, { type: 'udp6', watch: true });
     const cb = ctx.callback('send callback');
     s.send([Buffer.alloc(35000), Buffer.alloc(35000)], rport, '::1', cb);
     await cb.called;
@@ -322,7 +307,7 @@ test('EMSGSIZE on ::1 (a 70,000-byte array of two buffers)', T, async () => {
 
 test('EMSGSIZE on an implicitly bound socket', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { s, rport } = await pair(ctx, 'udp4', { bindSender: false });
+    const { s, rport } = await receiverAndSender(ctx, { watch: true, bindSender: false });
     const cb = ctx.callback('send callback');
     s.send(Buffer.alloc(70000), rport, '127.0.0.1', cb);
     await cb.called;
@@ -345,11 +330,20 @@ test('send to a loopback port nobody listens on: no error (unconnected UDP)', T,
   });
 });
 
+// Queues a nextTick and a setImmediate that log themselves right after a send, then waits for the
+// send's callback `cb` and two more loop iterations: the log shows where the callback ran.
+async function tickOfCallback(ctx, cb) {
+  process.nextTick(() => ctx.log('nextTick'));
+  setImmediate(() => ctx.log('setImmediate'));
+  await cb.called;
+  await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
 // In the tick tests the receiver is not logged: when a datagram reaches another socket, relative to
 // setImmediate, belongs to the receive path and the scheduler, not to send()'s contract.
 test('the tick of the send callback relative to nextTick, microtasks and setImmediate (bound socket)', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { s, rport } = await pair(ctx, 'udp4', { watchReceiver: false });
+    const { s, rport } = await receiverAndSender(ctx, { watch: true, watchReceiver: false });
     // Start from a check-phase callback so the loop phase is the same in both runs.
     await new Promise((resolve) => setImmediate(resolve));
     const cb = ctx.callback('send callback');
@@ -366,34 +360,28 @@ test('the tick of the send callback relative to nextTick, microtasks and setImme
 
 test('the tick of send callbacks when the send waits for an implicit bind', T, async () => {
   await assertSame(async (ctx) => {
-    const { s, rport } = await pair(ctx, 'udp4', { bindSender: false, watchReceiver: false });
+    const { s, rport } = await receiverAndSender(ctx, { watch: true, watchReceiver: false, bindSender: false });
     await new Promise((resolve) => setImmediate(resolve));
     s.on('listening', () => ctx.log('listening (order)'));
     const cb = ctx.callback('send callback');
     s.send('tick', rport, '127.0.0.1', cb);
-    process.nextTick(() => ctx.log('nextTick'));
-    setImmediate(() => ctx.log('setImmediate'));
-    await cb.called;
-    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    await tickOfCallback(ctx, cb);
   }, { settleMs: 0 });
 });
 
 test('the tick of an EMSGSIZE callback', T, async () => {
   await assertSame(async (ctx) => {
-    const { s, rport } = await pair(ctx, 'udp4', { watchReceiver: false });
+    const { s, rport } = await receiverAndSender(ctx, { watch: true, watchReceiver: false });
     await new Promise((resolve) => setImmediate(resolve));
     const cb = ctx.callback('send callback');
     s.send(Buffer.alloc(70000), rport, '127.0.0.1', cb);
-    process.nextTick(() => ctx.log('nextTick'));
-    setImmediate(() => ctx.log('setImmediate'));
-    await cb.called;
-    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    await tickOfCallback(ctx, cb);
   }, { settleMs: 0 });
 });
 
 test("'message' rinfo: exactly { address, family, port, size }, a fresh object each time; msg is a Buffer", T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     const rinfos = [];
     r.on('message', function (msg, rinfo) {
       rinfos.push(rinfo);
@@ -413,7 +401,7 @@ test("'message' rinfo: exactly { address, family, port, size }, a fresh object e
 
 test('a received Buffer is the datagram alone and can be kept after later messages', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     const kept = [];
     r.on('message', (msg) => kept.push(msg));
     const got = messages(ctx, r, 50);
@@ -428,7 +416,7 @@ test('a received Buffer is the datagram alone and can be kept after later messag
 
 test('send argument errors throw the builtin error (bound socket)', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx);
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
     const buf = Buffer.from('abc');
     const calls = [
       ['send()', () => s.send()],
@@ -495,7 +483,7 @@ test('send argument errors on an unbound socket: thrown before any implicit bind
 
 test('send after close throws ERR_SOCKET_DGRAM_NOT_RUNNING; no callback runs', T, async () => {
   const log = await assertSame(async (ctx) => {
-    const { s, rport } = await pair(ctx);
+    const { s, rport } = await receiverAndSender(ctx, { watch: true });
     s.close();
     ctx.call('send after close', () => s.send('late', rport, '127.0.0.1', ctx.callback('send callback')));
     ctx.call('send after close without callback', () => s.send('late', rport, '127.0.0.1'));
@@ -506,7 +494,7 @@ test('send after close throws ERR_SOCKET_DGRAM_NOT_RUNNING; no callback runs', T
 
 test('getSendQueueSize / getSendQueueCount right after send(), in the same tick and later', T, async () => {
   await assertSame(async (ctx) => {
-    const { r, s, rport } = await pair(ctx, 'udp4', { watchReceiver: false });
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true, watchReceiver: false });
     let received = 0;
     r.on('message', () => { received++; });
     for (let i = 0; i < 5; i++) s.send(Buffer.alloc(100), rport, '127.0.0.1');
@@ -520,7 +508,7 @@ test('getSendQueueSize / getSendQueueCount right after send(), in the same tick 
 
 test("the send callback's `this`, and the listeners' `this`", T, async () => {
   await assertSame(async (ctx) => {
-    const { s, rport } = await pair(ctx, 'udp4', { watchReceiver: false });
+    const { s, rport } = await receiverAndSender(ctx, { watch: true, watchReceiver: false });
     await new Promise((resolve) => s.send('x', rport, '127.0.0.1', function (...args) {
       ctx.log('send callback this', this === s ? 'the socket' : this === undefined ? 'undefined' : typeof this, args.length);
       resolve();

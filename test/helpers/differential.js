@@ -371,6 +371,20 @@ async function receiver(ctx, label = 'R', type = 'udp4') {
   return { r, port };
 }
 
+// A receiver R bound to the loopback address of its family and a sender S of the same `type`,
+// bound too unless `bindSender` is false. With `watch` both are logged (ctx.watch), the receiver
+// not when `watchReceiver` is false. The set-up of most send and receive scenarios. Resolves with
+// { r, s, rport }.
+async function receiverAndSender(ctx, { type = 'udp4', watch = false, watchReceiver = watch, bindSender = true } = {}) {
+  const r = ctx.socket('R', type);
+  if (watchReceiver) ctx.watch(r);
+  const rport = await ctx.bound(r);
+  const s = ctx.socket('S', type);
+  if (watch) ctx.watch(s);
+  if (bindSender) await ctx.bound(s);
+  return { r, s, rport };
+}
+
 // A udp4 receiver on 0.0.0.0 (multicast and broadcast need the wildcard), logged as `label`, with
 // createSocket `options`. Resolves with { r, port }.
 async function wildcardReceiver(ctx, label = 'R', options = {}) {
@@ -414,6 +428,7 @@ module.exports = {
   normaliseError,
   once,
   receiver,
+  receiverAndSender,
   render,
   runBoth,
   subjectSpec,
