@@ -2,7 +2,7 @@
 
 // The one place that loads the compiled addon. Everything else in lib/ goes through this module.
 //
-// The native interface (src/bindings.rs). Rust owns file descriptors, readiness and batched syscalls;
+// The native interface (src/bindings/). Rust owns file descriptors, readiness and batched syscalls;
 // it knows nothing of Node's API. Conventions:
 //   - Kernel errors come back as a negative errno (e.g. -98 for EADDRINUSE). JS builds every error.
 //   - A wrong argument type throws a plain TypeError (a bug in lib/, never reachable by users).
