@@ -51,9 +51,13 @@ impl LoopState {
     }
 }
 
-/// The most checks a quiet socket skips between two looks at its kernel queue: a socket whose
-/// queue was empty skips 1, 3, 7, then 15 checks before it looks again (160 ms at
-/// IDLE_CHECK_INTERVAL), so a process with a thousand idle sockets makes ~6k cheap `poll`s a
+/// Checks after the last firing of its watch during which a socket still counts as active: it
+/// keeps the reactor checking every CHECK_INTERVAL and its queue is looked at every check.
+const RECENT_CHECKS: u32 = 32;
+
+/// The most checks a quiet socket skips between two looks at its kernel queue: once quiet for
+/// RECENT_CHECKS, a socket whose queue was empty skips 1, 7, then 15 checks before it looks
+/// again (160 ms at IDLE_CHECK_INTERVAL), so a process with a thousand idle sockets makes ~6k cheap `poll`s a
 /// second instead of 100k. Any firing of its watch makes it look at every check again. The price:
 /// a burst that starts on a long-quiet socket while its JS thread is already stalled is taken
 /// over up to that much later (the kernel queue holds ~256 small datagrams meanwhile).
@@ -150,20 +154,31 @@ impl Handover {
             self.skip.store(0, Ordering::Relaxed);
             return Verdict::Keep { active: true };
         }
-        let skip = self.skip.load(Ordering::Relaxed);
-        if skip > 0 {
-            self.skip.store(skip - 1, Ordering::Relaxed);
-            return Verdict::Keep { active: false };
+        // Checks in a row without the watch firing. Traffic comes in bursts (a sender's timer
+        // ticks, say), so a socket stays `active` (checked every CHECK_INTERVAL, its queue looked
+        // at each time) for RECENT_CHECKS after its last service; only then does it count as quiet.
+        let quiet = self.quiet.load(Ordering::Relaxed).saturating_add(1);
+        self.quiet.store(quiet, Ordering::Relaxed);
+        let recent = quiet <= RECENT_CHECKS;
+        if !recent {
+            let skip = self.skip.load(Ordering::Relaxed);
+            if skip > 0 {
+                self.skip.store(skip - 1, Ordering::Relaxed);
+                return Verdict::Keep { active: false };
+            }
         }
         if !pending() {
             self.pending_unserviced.store(false, Ordering::Relaxed);
-            let quiet = self.quiet.load(Ordering::Relaxed).saturating_add(1);
-            self.quiet.store(quiet, Ordering::Relaxed);
-            let skip = 1u32.checked_shl(quiet.min(31)).map_or(MAX_SKIPPED_CHECKS, |n| (n - 1).min(MAX_SKIPPED_CHECKS));
-            self.skip.store(skip, Ordering::Relaxed);
-            return Verdict::Keep { active: false };
+            if !recent {
+                let looks = quiet - RECENT_CHECKS;
+                let skip = 1u32.checked_shl(looks.min(31)).map_or(MAX_SKIPPED_CHECKS, |n| (n - 1).min(MAX_SKIPPED_CHECKS));
+                self.skip.store(skip, Ordering::Relaxed);
+            }
+            return Verdict::Keep { active: recent };
         }
+        // Data waits: the socket is active again, whatever happens next.
         self.quiet.store(0, Ordering::Relaxed);
+        self.skip.store(0, Ordering::Relaxed);
         // Data pending now, and the watch has not fired for a whole interval. If the loop is not
         // waiting for I/O it is busy elsewhere (a timer's long computation, say) and will not look
         // soon. If it is waiting (or in its poll phase: a 'message' listener that blocks), the
@@ -247,7 +262,7 @@ mod tests {
         let handover = Handover::new(Arc::clone(&js_loop));
         handover.note_js_service();
         assert_eq!(handover.check(|| panic!("asked")), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| false), Verdict::Keep { active: false });
+        assert_eq!(handover.check(|| false), Verdict::Keep { active: true }, "serviced lately");
     }
 
     #[test]
@@ -285,9 +300,8 @@ mod tests {
     fn an_empty_queue_is_idle_and_resets_the_suspicion() {
         let handover = waiting_loop();
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| false), Verdict::Keep { active: false });
-        // The next check skips the look (a quiet socket); the one after finds data, newly suspect.
-        assert_eq!(handover.check(|| panic!("looked while skipping")), Verdict::Keep { active: false });
+        // An empty queue clears the suspicion; a socket serviced lately stays active.
+        assert_eq!(handover.check(|| false), Verdict::Keep { active: true });
         assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
         assert_eq!(handover.check(|| true), Verdict::TakeOver);
     }
@@ -297,17 +311,23 @@ mod tests {
         let handover = waiting_loop();
         let looks = std::cell::Cell::new(0);
         let mut looked_at = Vec::new();
-        for check in 0..200 {
-            handover.check(|| {
+        let mut active = Vec::new();
+        for check in 0..200u32 {
+            let verdict = handover.check(|| {
                 looks.set(looks.get() + 1);
                 false
             });
+            active.push(verdict == Verdict::Keep { active: true });
             if looks.replace(0) > 0 {
                 looked_at.push(check);
             }
         }
-        // 1, 3, 7, then 15 checks skipped between looks.
-        assert_eq!(&looked_at[..6], &[0, 2, 6, 14, 30, 46]);
+        // Active, and looked at every check, for RECENT_CHECKS; then 1, 7, then 15 skipped.
+        let recent = RECENT_CHECKS as usize;
+        assert!(active[..recent].iter().all(|a| *a) && active[recent..].iter().all(|a| !*a));
+        assert_eq!(looked_at[..recent], (0..RECENT_CHECKS).collect::<Vec<_>>()[..]);
+        let r = RECENT_CHECKS;
+        assert_eq!(&looked_at[recent..recent + 5], &[r, r + 2, r + 10, r + 26, r + 42]);
         assert!(looked_at.windows(2).all(|w| w[1] - w[0] <= MAX_SKIPPED_CHECKS + 1));
         handover.note_js_service();
         assert_eq!(handover.check(|| panic!("asked although the watch fired")), Verdict::Keep { active: true });
