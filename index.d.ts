@@ -91,8 +91,16 @@ export declare function createSocket(options: SocketOptions, callback?: MessageL
 // Extras beside the node:dgram exports.
 // -----------------------------------------------------------------------------------------------
 
-/** The receive drivers this build offers, for createSocket({ driver }). */
+/** The receive drivers this build offers, for createSocket({ driver }); empty on the builtin fallback. */
 export declare const drivers: readonly ReceiveDriver[];
+
+/**
+ * Which dgram this is: `'turbo-dgram'`, or `'node:dgram'` when the native addon could not be
+ * loaded (not built for this platform, or Node's permission model without `--allow-addons`) and
+ * the builtin stands in, after one `TURBO_DGRAM_FALLBACK` warning. createSocket and Socket are
+ * then the builtin's own, and the extras are absent.
+ */
+export declare const implementation: 'turbo-dgram' | 'node:dgram';
 
 /** Extra: what {@link Socket.getStats} returns. Counts since bind; datagrams are whole datagrams. */
 export interface SocketStats {

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Builds the Rust addon and copies it to the one fixed path lib/native.js loads: build/turbo_dgram.node
+# Builds the Rust addon from source and copies it to build/turbo_dgram.node, the path lib/native-load.js
+# tries first (before any prebuilt addon). Run by `npm run build`, and before `npm test` and
+# `npm run bench` in a clone when nothing is built yet (their pre scripts); a project that
+# installed the package runs it with `npm explore turbo-dgram -- npm run build` (platforms
+# without a prebuilt addon). Not an install or prepare script: npm 11 asks users to approve those.
 # Also builds the benchmark's native load generator: build/turbo-dgram-flood
 #
-# Usage: bash native-build.sh [--debug]
-#   --debug   build without optimisations (faster to compile, for development only)
+# Usage: bash native-build.sh [--debug | --if-missing]
+#   --debug        build without optimisations (faster to compile, for development only)
+#   --if-missing   do nothing when the addon and the load generator are already in build/
 # Environment: CARGO (cargo binary to use, default: cargo on PATH or ~/.cargo/bin/cargo)
 set -euo pipefail
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
 profile=release
 case "${1:-}" in
   "") ;;
   --debug) profile=debug ;;
+  --if-missing)
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+    [ -f "$here/build/turbo_dgram.node" ] && [ -x "$here/build/turbo-dgram-flood" ] && exit 0 ;;
   -h|--help) usage; exit 0 ;;
   *) echo "native-build.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
 esac
@@ -29,8 +37,8 @@ fi
 if [ -z "$cargo" ]; then
   cat >&2 <<'MSG'
 turbo-dgram: cannot build the native addon: Rust's `cargo` was not found.
-  Install Rust (https://rustup.rs), make sure `cargo` is on your PATH, then run `npm rebuild turbo-dgram`
-  (or `npm run build` inside the package).
+  Install Rust (https://rustup.rs), make sure `cargo` is on your PATH, then run
+  `npm explore turbo-dgram -- npm run build` in your project (or `npm run build` in a clone).
 MSG
   exit 1
 fi

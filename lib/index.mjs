@@ -6,4 +6,4 @@ const require = createRequire(import.meta.url);
 const dgram = require('./index.js');
 
 export default dgram;
-export const { createSocket, Socket, drivers } = dgram;
+export const { createSocket, Socket, drivers, implementation } = dgram;

@@ -81,25 +81,12 @@
 //
 // A throw from dispatch() reaches Node as an uncaught exception with the thrown value itself.
 
-const path = require('node:path');
+// Which file is loaded (a build from source, else the shipped prebuild) and the errors that say
+// what is missing: lib/native-load.js. Here a missing addon is an error; the package entry
+// (lib/index.js) checks first and falls back to the builtin instead of reaching this.
+const { loadNative } = require('./native-load');
 
-const ADDON_PATH = path.join(__dirname, '..', 'build', 'turbo_dgram.node');
+const { addon, error } = loadNative();
+if (error) throw error;
 
-function loadAddon() {
-  try {
-    return require(ADDON_PATH);
-  } catch (err) {
-    if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes(ADDON_PATH)) {
-      const help = new Error(
-        `turbo-dgram: the native addon is not built (expected ${ADDON_PATH}).\n` +
-        'Build it with `npm rebuild turbo-dgram` in your project (or `npm run build` in a clone of\n' +
-        'turbo-dgram); it needs Rust (https://rustup.rs). If your npm asks to approve install\n' +
-        'scripts, run `npm install-scripts approve turbo-dgram` first.');
-      help.code = 'TURBO_DGRAM_NOT_BUILT';
-      throw help;
-    }
-    throw err;
-  }
-}
-
-module.exports = loadAddon();
+module.exports = addon;

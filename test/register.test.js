@@ -61,7 +61,10 @@ function cjsApp() {
 const StatsD = require('hot-shots');
 const dgram = require('dgram');
 const turbo = require('turbo-dgram');
-const extra = { nodeDgramIsTurbo: require('node:dgram') === turbo };
+const extra = {
+  nodeDgramIsTurbo: require('node:dgram') === turbo,
+  implementationIsTurbo: turbo.implementation === 'turbo-dgram',
+};
 ${APP_BODY}`;
 }
 
@@ -76,6 +79,7 @@ const extra = {
   namedAreTurbo: Socket === turbo.Socket && createSocket === turbo.createSocket,
   nodeDgramIsTurbo: nodeDgram.Socket === turbo.Socket && nodeDgram.default === dgram,
   esmEntryIsTurbo: turboNs.Socket === turbo.Socket,
+  implementationIsTurbo: turboNs.implementation === 'turbo-dgram',
 };
 ${APP_BODY}`;
 }
@@ -143,10 +147,9 @@ async function runApp(preload, app, turboDgramEnv) {
     const env = { STATSD_PORT: String(receiver.address().port), TURBO_DGRAM: turboDgramEnv };
     const child = await runChild([...preload, app], env);
     assert.ifError(child.error);
-    assert.strictEqual(child.stderr, '', 'the app writes nothing to stderr (no warning either)');
     assert.match(child.stdout, /\S/, 'the app prints its report');
     const report = JSON.parse(child.stdout.trim().split('\n').pop());
-    return { report, metric: await metric };
+    return { report, metric: await metric, stderr: child.stderr };
   } finally {
     receiver.close();
   }
@@ -162,7 +165,8 @@ const CASES = [
 
 for (const { name, preload, app } of CASES) {
   test(`${name}: hot-shots sends through turbo-dgram`, { timeout: 30_000 }, async () => {
-    const { report, metric } = await runApp(preload, app, '');
+    const { report, metric, stderr } = await runApp(preload, app, '');
+    assert.strictEqual(stderr, '', 'the app writes nothing to stderr (no warning either)');
     assert.strictEqual(metric, 'turbo_dgram.register:7|c');
     assert.strictEqual(report.dgramIsTurbo, true);
     assert.strictEqual(report.socketIsTurbo, true);
@@ -173,13 +177,14 @@ for (const { name, preload, app } of CASES) {
   });
 
   test(`${name}: TURBO_DGRAM=off keeps the builtin`, { timeout: 30_000 }, async () => {
-    const { report, metric } = await runApp(preload, app, 'off');
+    const { report, metric, stderr } = await runApp(preload, app, 'off');
+    assert.strictEqual(stderr, '');
     assert.strictEqual(metric, 'turbo_dgram.register:7|c');
     assert.strictEqual(report.dgramIsBuiltin, true);
     assert.strictEqual(report.dgramIsTurbo, false);
     assert.deepStrictEqual(report.sends, { turbo: 0, builtin: 1 });
     for (const [key, value] of Object.entries(report.extra)) {
-      assert.strictEqual(value, key === 'esmEntryIsTurbo', key);
+      assert.strictEqual(value, key === 'esmEntryIsTurbo' || key === 'implementationIsTurbo', key);
     }
   });
 }
@@ -201,4 +206,50 @@ test('the hook module reports whether it is active', { timeout: 30_000 }, async 
     assert.ifError(error);
     assert.deepStrictEqual(JSON.parse(stdout), { active }, `TURBO_DGRAM=${value}`);
   }
+});
+
+// Node's permission model without --allow-addons: loading any addon throws ERR_DLOPEN_DISABLED.
+// The app must keep running on the builtin, with one warning naming the flag. The flags are asked
+// of the running Node: --permission was --experimental-permission before Node 22, and from Node
+// 25 the model also guards the network unless --allow-net is given.
+function permissionFlags() {
+  const has = (flag) => process.allowedNodeEnvironmentFlags.has(flag);
+  const flags = [has('--permission') ? '--permission' : '--experimental-permission', '--allow-fs-read=*'];
+  if (has('--allow-net')) flags.push('--allow-net');
+  return flags;
+}
+
+const FALLBACK_CASES = [
+  { name: '-r turbo-dgram/register, CommonJS app', preload: ['-r', 'turbo-dgram/register'], app: 'app.js' },
+  { name: '--import turbo-dgram/register, ES module app', preload: ['--import', 'turbo-dgram/register'], app: 'app.mjs' },
+  { name: 'no hook, CommonJS app', preload: [], app: 'app.js' },
+];
+
+for (const { name, preload, app } of FALLBACK_CASES) {
+  test(`${name} under the permission model without --allow-addons: the builtin, one warning`, { timeout: 30_000 }, async () => {
+    const { report, metric, stderr } = await runApp([...permissionFlags(), ...preload], app, '');
+    // The metric went out, through the builtin: the app kept running.
+    assert.strictEqual(metric, 'turbo_dgram.register:7|c');
+    assert.strictEqual(report.dgramIsBuiltin, true);
+    assert.strictEqual(report.socketIsTurbo, true, 'turbo-dgram hands out the builtin Socket');
+    assert.deepStrictEqual(report.sends, { turbo: 1, builtin: 1 }, 'one Socket class: both counters saw the send');
+    assert.strictEqual(report.extra.implementationIsTurbo, false);
+    const warnings = stderr.split('\n').filter((line) => line.includes('[TURBO_DGRAM_FALLBACK]'));
+    assert.strictEqual(warnings.length, 1, stderr);
+    assert.match(stderr, /--allow-addons/);
+    assert.match(stderr, /using the builtin node:dgram/);
+  });
+}
+
+test('under the permission model the hook module says it is not active, and the package says node:dgram', { timeout: 30_000 }, async () => {
+  const probe = `const r = require('turbo-dgram/register');
+    import('turbo-dgram').then((esm) => console.log(JSON.stringify({
+      active: r.active, cjs: require('turbo-dgram').implementation, esm: esm.implementation,
+      drivers: require('turbo-dgram').drivers,
+    })));`;
+  const { error, stdout, stderr } = await runChild([...permissionFlags(), '-e', probe], { TURBO_DGRAM: '' });
+  assert.ifError(error);
+  assert.deepStrictEqual(JSON.parse(stdout),
+    { active: false, cjs: 'node:dgram', esm: 'node:dgram', drivers: [] });
+  assert.strictEqual(stderr.split('\n').filter((line) => line.includes('[TURBO_DGRAM_FALLBACK]')).length, 1, stderr);
 });

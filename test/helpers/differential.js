@@ -66,8 +66,17 @@ function subjectSpec() {
 
 // Loaded on first use, so that a missing addon or lib fails each test with the loader's error
 // instead of failing to load the test file.
+// turbo-dgram falls back to the builtin when its addon does not load (lib/fallback.js); here that
+// must fail, or every differential test would compare the builtin with itself and pass.
 function loadSubject() {
-  return require(subjectSpec());
+  const spec = subjectSpec();
+  const subject = require(spec);
+  if (spec === PACKAGE_ROOT && subject.implementation !== 'turbo-dgram') {
+    const { error } = require(path.join(PACKAGE_ROOT, 'lib', 'native-load.js')).loadNative();
+    throw new Error(`the subject fell back to the builtin (implementation ${subject.implementation}), ` +
+      `its addon did not load: ${error && error.message}`);
+  }
+  return subject;
 }
 
 // ---------------------------------------------------------------------------------------------

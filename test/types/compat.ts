@@ -119,3 +119,6 @@ const inline: turbo.Socket = turbo.createSocket({ type: 'udp4', driver: 'inline'
 const fromNodeOptions: turbo.SocketOptions = options;
 const driverNames: readonly turbo.ReceiveDriver[] = turbo.drivers;
 const firstDriver: 'handover' | 'thread' | 'inline' | undefined = turbo.drivers[0];
+const which: 'turbo-dgram' | 'node:dgram' = turbo.implementation;
+// @ts-expect-error implementation is one of the two names, not any string
+const notAName: 'turbo-dgram' = turbo.implementation;

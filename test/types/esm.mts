@@ -1,6 +1,6 @@
 // The same drop-in from an ES module: default and named imports, like node:dgram's.
 
-import dgram, { createSocket, Socket } from 'turbo-dgram';
+import dgram, { createSocket, Socket, implementation } from 'turbo-dgram';
 import * as nodeDgram from 'node:dgram';
 import nodeDefault from 'node:dgram';
 
@@ -14,3 +14,7 @@ const f: Socket = a;
 // The hook's own module, for an app that wants to know whether it is on.
 import register, { active } from 'turbo-dgram/register';
 const on: boolean = active && register.active;
+
+// Which dgram the package gave (the builtin stands in when the addon does not load).
+const impl: 'turbo-dgram' | 'node:dgram' = implementation;
+const sameImpl: typeof implementation = dgram.implementation;
