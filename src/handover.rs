@@ -49,6 +49,10 @@ impl LoopState {
     fn is_waiting(&self) -> bool {
         self.waiting.load(Ordering::Relaxed)
     }
+
+    fn iteration(&self) -> u64 {
+        self.iteration.load(Ordering::Relaxed)
+    }
 }
 
 /// Checks after the last firing of its watch during which a socket still counts as active: it
@@ -76,6 +80,8 @@ pub struct Handover {
     js_serviced: AtomicU64,
     /// Reactor thread only: `js_serviced` at its last check, and whether data was pending then.
     seen: AtomicU64,
+    /// Reactor thread only: the loop iteration at the last check.
+    seen_iteration: AtomicU64,
     pending_unserviced: AtomicBool,
     /// Reactor thread only: checks in a row that found the queue empty, and checks left to skip.
     quiet: AtomicU32,
@@ -106,6 +112,7 @@ impl Handover {
             owner: AtomicU8::new(OWNER_JS),
             js_serviced: AtomicU64::new(0),
             seen: AtomicU64::new(0),
+            seen_iteration: AtomicU64::new(0),
             pending_unserviced: AtomicBool::new(false),
             quiet: AtomicU32::new(0),
             skip: AtomicU32::new(0),
@@ -148,6 +155,8 @@ impl Handover {
     /// watch has not fired since the last check.
     pub fn check(&self, pending: impl FnOnce() -> bool) -> Verdict {
         let serviced = self.js_serviced.load(Ordering::Relaxed);
+        let iteration = self.js_loop.iteration();
+        let loop_moved = self.seen_iteration.swap(iteration, Ordering::Relaxed) != iteration;
         if self.seen.swap(serviced, Ordering::Relaxed) != serviced {
             self.pending_unserviced.store(false, Ordering::Relaxed);
             self.quiet.store(0, Ordering::Relaxed);
@@ -179,13 +188,15 @@ impl Handover {
         // Data waits: the socket is active again, whatever happens next.
         self.quiet.store(0, Ordering::Relaxed);
         self.skip.store(0, Ordering::Relaxed);
-        // Data pending now, and the watch has not fired for a whole interval. If the loop is not
-        // waiting for I/O it is busy elsewhere (a timer's long computation, say) and will not look
-        // soon. If it is waiting (or in its poll phase: a 'message' listener that blocks), the
-        // data may have come just now: it is taken over only if it was pending at the last check
-        // too, so the watch has not fired for a whole interval with data waiting.
+        // Data pending now, and the watch has not fired for a whole interval. If the loop has not
+        // begun a new iteration since the last check and is not waiting for I/O, it has been busy
+        // outside its poll phase all that time (a timer's long computation, say): taken over now.
+        // Otherwise the data may have come just now (a loop that moves on will serve it): it is
+        // taken over only if it was pending at the last check too, so the watch has not fired for
+        // a whole interval with data waiting (a 'message' listener that blocks, say).
         let suspected = self.pending_unserviced.swap(true, Ordering::Relaxed);
-        if suspected || !self.js_loop.is_waiting() {
+        let stuck_elsewhere = !loop_moved && !self.js_loop.is_waiting();
+        if suspected || stuck_elsewhere {
             self.pending_unserviced.store(false, Ordering::Relaxed);
             return Verdict::TakeOver;
         }
@@ -256,7 +267,13 @@ mod tests {
     fn data_pending_while_the_loop_is_busy_elsewhere_is_taken_over_at_the_first_check() {
         let js_loop = Arc::new(LoopState::default());
         let handover = Handover::new(Arc::clone(&js_loop));
+        js_loop.set_waiting(true);
         js_loop.set_waiting(false);
+        // The loop moved on since the last check (a new iteration): the data may be new.
+        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
+        let handover = Handover::new(Arc::clone(&js_loop));
+        handover.check(|| false);
+        // Not waiting, and no new iteration since the last check: busy elsewhere all along.
         assert_eq!(handover.check(|| true), Verdict::TakeOver);
         // Serviced meanwhile: never, whatever the loop is doing.
         let handover = Handover::new(Arc::clone(&js_loop));
