@@ -7,7 +7,8 @@
 #   NODE_BIN            node binary for the JS tests (default: node on PATH); its own node:dgram is
 #                       the reference the differential tests compare against
 #   TEST_CONCURRENCY    test files run at once (default 2: the machine has 2 cores)
-#   TEST_TIMEOUT_MS     the limit for any one test (default 60000; most tests set a tighter one)
+#   TEST_TIMEOUT_MS     the limit for any one test, and for any one file (default 300000: the
+#                       install test packs and builds; most tests set a tighter limit of their own)
 #   CARGO               cargo binary (default: cargo on PATH or ~/.cargo/bin/cargo)
 set -euo pipefail
 
@@ -60,6 +61,6 @@ if [ "$run_js" = 1 ]; then
   "$node_bin" --test \
     --test-force-exit \
     --test-concurrency="${TEST_CONCURRENCY:-2}" \
-    --test-timeout="${TEST_TIMEOUT_MS:-60000}" \
+    --test-timeout="${TEST_TIMEOUT_MS:-300000}" \
     "${files[@]}"
 fi
