@@ -56,6 +56,7 @@ const {
   createReceiveState, onReceiveBatch, onReceiveOne, receiveStep, setReceiveFamily, setReceivePool,
 } = require('./receive');
 const extras = require('./extras');
+const { createSocketResource } = require('./async-context');
 
 const kState = Symbol('state symbol');
 
@@ -88,12 +89,14 @@ function dispatch(id, kind, a, b, c, d, e) {
   const socket = socketsById.get(id);
   if (socket === undefined) return false;
   const state = socket[kState];
+  // Receive events run in the socket's async context (lib/async-context.js), as the builtin's.
+  const resource = state.asyncResource;
   if (kind === native.KIND_RECV_ONE) {
-    return state.receiving ? onReceiveOne(socket, state, b, c, d, e) : false;
+    return state.receiving ? resource.runInAsyncScope(onReceiveOne, null, socket, state, b, c, d, e) : false;
   } else if (kind === native.KIND_RECV) {
-    return state.receiving ? onReceiveBatch(socket, state, a, b, c, d, e) : false;
+    return state.receiving ? resource.runInAsyncScope(onReceiveBatch, null, socket, state, a, b, c, d, e) : false;
   } else if (kind === native.KIND_RECV_STEP) {
-    return receiveStep(socket, state);
+    return resource.runInAsyncScope(receiveStep, null, socket, state);
   } else if (kind === native.KIND_SEND_DONE) {
     sendQueue.onSendDone(state.sendQueue, a);
   }
@@ -197,6 +200,7 @@ function Socket(type, listener) {
   const handle = native.create(type === 'udp4' ? 4 : 6, driver);
   this[kState] = {
     handle, // null once closed
+    asyncResource: createSocketResource(), // made with the handle, as the builtin's UDPWRAP
     id: native.socketId(handle),
     resolver: new Resolver(type, lookup),
     receiving: false,
@@ -733,6 +737,7 @@ Socket.prototype.close = function (callback) {
   state.handle = null;
   socketsById.delete(state.id);
   sendQueue.cancelInflight(state.sendQueue);
+  state.asyncResource.emitDestroy();
   process.nextTick(emitClose, this);
   return this;
 };
