@@ -57,6 +57,7 @@ const {
 } = require('./receive');
 const extras = require('./extras');
 const { createSocketResource } = require('./async-context');
+const { bindDenied } = require('./permission');
 
 const kState = Symbol('state symbol');
 
@@ -285,6 +286,12 @@ function bindNow(socket, ip, port, exclusive) {
   const flags = bindFlags(state, exclusive);
   // The port is converted before the address is looked at, as in the binding.
   const nativePort = toPort(port || 0);
+  // The builtin's handle checks the network permission before it binds (lib/permission.js).
+  const denied = bindDenied(ip, port);
+  if (denied !== null) {
+    state.bindState = BindState.UNBOUND;
+    return denied;
+  }
   let err = 0;
   if (!state.resolver.fits(ip)) err = EINVAL;
   // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
