@@ -95,6 +95,27 @@ pub fn adopt_udp_fd(fd: RawFd) -> io::Result<(Socket, Family)> {
     }
 }
 
+/// A new fd (close-on-exec) for the socket behind `fd`: a cluster worker adopts a duplicate of
+/// the handle the primary shares, whose own fd stays with that handle (and the primary's count of
+/// its users) until the socket closes.
+pub fn duplicate_fd(fd: RawFd) -> io::Result<RawFd> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) reads no memory of ours; a closed or invalid fd is EBADF.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(dup)
+}
+
+/// Closes an fd of ours that was never attached (a duplicate `adopt_udp_fd` refused).
+pub fn close_unattached(fd: RawFd) {
+    // SAFETY: `fd` came from `duplicate_fd` and was given back unattached: nothing else owns it.
+    drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+}
+
 /// Gives an adopted fd back to the user without closing it, when it could not be used (a bad
 /// fd, or one the reactor refused): until it is attached, it is the user's.
 pub fn give_back(socket: Socket) {
