@@ -7,6 +7,15 @@
 // builtin's onmessage runs in its handle's context. The other events run where the builtin runs
 // them: in the ticks and lookups the socket's code schedules (lib/socket.js, lib/lookup.js).
 //
+// Why the receive events enter the socket's context from JS (lib/socket.js's dispatch) rather
+// than through the native callback scope each datagram already gets: a Node-API async context
+// (napi_async_init) carries async_hooks ids, but where AsyncLocalStorage rides on
+// AsyncContextFrame (Node 24 on, unless --no-async-context-frame) a callback scope opened with it
+// does not restore the frame of the moment it was made, so the store would be lost. Seen on
+// Node 24.22 and 26.12: the thread's shared native context, made inside als.run(), gave 'message'
+// an empty store by default and that run's store with --no-async-context-frame.
+// runInAsyncScope costs about 50 ns a datagram here (Node 20-26, a store in use).
+//
 // What we cannot reproduce with the public API: the builtin schedules its connect, close and send
 // callbacks with the socket as the tick's default trigger (an internal of Node's), so inside them
 // triggerAsyncId() names the socket; here it names the code that scheduled them. The store and
@@ -21,11 +30,4 @@ function createSocketResource() {
   return new AsyncResource('UDPWRAP', RESOURCE_OPTIONS);
 }
 
-// A reactor-finished send with a callback: the builtin makes a 'UDPSENDWRAP' request when the
-// kernel cannot take a datagram at once, triggered by the socket, and completes it in that
-// request's context. `resource` is the socket's. Returns the request's resource.
-function createSendResource(resource) {
-  return new AsyncResource('UDPSENDWRAP', { triggerAsyncId: resource.asyncId(), requireManualDestroy: true });
-}
-
-module.exports = { createSendResource, createSocketResource };
+module.exports = { createSocketResource };

@@ -22,8 +22,12 @@ const { subjectSpec } = require('./helpers/differential');
 const PROBE = path.join(__dirname, 'helpers', 'async-context-probe.js');
 const T = { timeout: 30000 };
 
-async function probe(moduleSpec, scenario, env = {}) {
-  const r = await runNode([PROBE, moduleSpec, scenario], { env, timeoutMs: 15000 });
+// From Node 24 AsyncLocalStorage rides on AsyncContextFrame; --no-async-context-frame switches it
+// back to async_hooks. Both ways are compared where the Node has the choice.
+const ALS_MODES = process.allowedNodeEnvironmentFlags.has('--no-async-context-frame') ? [[], ['--no-async-context-frame']] : [[]];
+
+async function probe(moduleSpec, scenario, env = {}, nodeFlags = []) {
+  const r = await runNode([PROBE, moduleSpec, scenario], { env, nodeFlags, timeoutMs: 15000 });
   if (r.code !== 0 || r.timedOut) throw new Error(`probe of ${moduleSpec} failed (code ${r.code}):\n${r.stderr}`);
   return normalise(r.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)));
 }
@@ -46,9 +50,9 @@ function normalise(entries) {
   return { sequence, destroyed: destroyed.sort() };
 }
 
-for (const scenario of ['echo', 'errors']) {
-  test(`async context: ${scenario}: stores, ids and UDPWRAP hooks as the builtin's (every driver)`, T, async () => {
-    const builtin = await probe('node:dgram', scenario);
+for (const [scenario, nodeFlags] of ['echo', 'errors'].flatMap((s) => ALS_MODES.map((flags) => [s, flags]))) {
+  test(`async context: ${scenario} ${nodeFlags.join(' ')}: stores, ids and UDPWRAP hooks as the builtin's (every driver)`, T, async () => {
+    const builtin = await probe('node:dgram', scenario, {}, nodeFlags);
     // The probe must exercise what it means to: message events in the socket's context.
     if (scenario === 'echo') {
       assert.ok(builtin.sequence.some((line) => line.includes('"server message"') && line.includes('"exec","UDPWRAP#1"')),
@@ -56,7 +60,7 @@ for (const scenario of ['echo', 'errors']) {
     }
     assert.ok(builtin.destroyed.length > 0);
     for (const driver of ['handover', 'thread', 'inline']) {
-      const subject = await probe(subjectSpec(), scenario, { TURBO_DGRAM_DRIVER: driver });
+      const subject = await probe(subjectSpec(), scenario, { TURBO_DGRAM_DRIVER: driver }, nodeFlags);
       assert.deepStrictEqual(subject, builtin, `driver ${driver} (actual = turbo-dgram, expected = node:dgram)`);
     }
   });
