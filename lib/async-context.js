@@ -19,7 +19,9 @@
 // What we cannot reproduce with the public API: the builtin schedules its connect, close and send
 // callbacks with the socket as the tick's default trigger (an internal of Node's), so inside them
 // triggerAsyncId() names the socket; here it names the code that scheduled them. The store and
-// executionAsyncId() are the builtin's. (README, "Differences".)
+// executionAsyncId() are the builtin's. (README, "Differences".) A send the kernel cannot take at
+// once gets its own 'UDPSENDWRAP' when it has a callback (lib/send-queue.js); the builtin makes
+// one for a send without a callback too, which no code of the user's runs in.
 
 const { AsyncResource } = require('node:async_hooks');
 
@@ -30,4 +32,10 @@ function createSocketResource() {
   return new AsyncResource('UDPWRAP', RESOURCE_OPTIONS);
 }
 
-module.exports = { createSocketResource };
+// A send that waits for the reactor: the builtin's libuv request, a 'UDPSENDWRAP' triggered by
+// the socket (`resource`), destroyed once its callback has run.
+function createSendResource(resource) {
+  return new AsyncResource('UDPSENDWRAP', { triggerAsyncId: resource.asyncId(), requireManualDestroy: true });
+}
+
+module.exports = { createSendResource, createSocketResource };

@@ -200,9 +200,10 @@ function Socket(type, listener) {
   if (typeof listener === 'function') this.on('message', listener);
 
   const handle = native.create(type === 'udp4' ? 4 : 6, driver);
+  const asyncResource = createSocketResource(); // made with the handle, as the builtin's UDPWRAP
   this[kState] = {
     handle, // null once closed
-    asyncResource: createSocketResource(), // made with the handle, as the builtin's UDPWRAP
+    asyncResource,
     id: native.socketId(handle),
     resolver: new Resolver(type, lookup),
     receiving: false,
@@ -221,7 +222,7 @@ function Socket(type, listener) {
     sendBufferSize,
     receiveBlockList,
     sendBlockList,
-    sendQueue: sendQueue.createSendQueue(handle),
+    sendQueue: sendQueue.createSendQueue(handle, asyncResource),
     receive: createReceiveState(type === 'udp4' ? 'IPv4' : 'IPv6'),
     extras: extras.createExtrasState(handle, extrasOptions),
   };

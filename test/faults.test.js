@@ -8,9 +8,9 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert');
-const { spawnSync } = require('node:child_process');
 const { assertSame, assertLogHas, subjectSpec, receiverAndSender } = require('./helpers/differential');
 const { runChild } = require('./helpers/child');
+const { makeSlowNamespace, removeNamespace } = require('./helpers/slow-netns');
 
 const T = { timeout: 20000 };
 
@@ -116,27 +116,6 @@ test('ECONNREFUSED on a connected socket: the error event, then the socket keeps
 
 const NETNS = `turbo-dgram-faults-${process.pid}`;
 
-function sh(args) {
-  return spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: 5000 });
-}
-
-function makeSlowNamespace() {
-  if (process.getuid?.() !== 0) return 'needs root (ip netns add)';
-  const steps = [
-    ['ip', 'netns', 'add', NETNS],
-    ['ip', 'netns', 'exec', NETNS, 'ip', 'link', 'set', 'lo', 'up'],
-    ['ip', 'netns', 'exec', NETNS, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '10mbit', 'burst', '1540', 'latency', '400ms'],
-  ];
-  for (const step of steps) {
-    const r = sh(step);
-    if (r.error || r.status !== 0) {
-      sh(['ip', 'netns', 'del', NETNS]);
-      return `${step.join(' ')} failed: ${(r.error && r.error.message) || r.stderr.trim()}`;
-    }
-  }
-  return null;
-}
-
 // The child sends 300 datagrams of 1200 bytes in one tick from a socket with a small send
 // buffer, through the 10 Mbit/s loopback, and reports every callback's outcome in order.
 const SENDER = `
@@ -172,7 +151,7 @@ r.bind(0, '127.0.0.1', () => {
 `;
 
 test('a full send buffer (EAGAIN): every datagram gets its own callback, in order, as with the builtin', T, async (t) => {
-  const why = makeSlowNamespace();
+  const why = makeSlowNamespace(NETNS);
   if (why) {
     t.skip(`cannot make a network namespace with a slow loopback here: ${why}`);
     return;
@@ -190,6 +169,6 @@ test('a full send buffer (EAGAIN): every datagram gets its own callback, in orde
     assert.deepStrictEqual({ code: subject.code, signal: subject.signal, stdout: subject.stdout },
       { code: 0, signal: null, stdout: builtin.stdout }, subject.stderr);
   } finally {
-    sh(['ip', 'netns', 'del', NETNS]);
+    removeNamespace(NETNS);
   }
 });
