@@ -98,6 +98,9 @@ function dispatch(id, kind, a, b, c, d, e) {
   } else if (kind === native.KIND_RECV) {
     return state.receiving ? resource.runInAsyncScope(onReceiveBatch, null, socket, state, a, b, c, d, e) : false;
   } else if (kind === native.KIND_RECV_STEP) {
+    // After a listener threw, the native side asks again whether anything waits: with nothing,
+    // no callback runs, and the socket's context is not entered (no async_hooks before/after).
+    if (state.receive.backlog.length === 0) return false;
     return resource.runInAsyncScope(receiveStep, null, socket, state);
   } else if (kind === native.KIND_SEND_DONE) {
     sendQueue.onSendDone(state.sendQueue, a);

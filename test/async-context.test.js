@@ -50,7 +50,7 @@ function normalise(entries) {
   return { sequence, destroyed: destroyed.sort() };
 }
 
-for (const [scenario, nodeFlags] of ['echo', 'errors'].flatMap((s) => ALS_MODES.map((flags) => [s, flags]))) {
+for (const [scenario, nodeFlags] of ['echo', 'errors', 'throws'].flatMap((s) => ALS_MODES.map((flags) => [s, flags]))) {
   test(`async context: ${scenario} ${nodeFlags.join(' ')}: stores, ids and UDPWRAP hooks as the builtin's (every driver)`, T, async () => {
     const builtin = await probe('node:dgram', scenario, {}, nodeFlags);
     // The probe must exercise what it means to: message events in the socket's context.

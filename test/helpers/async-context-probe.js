@@ -137,6 +137,27 @@ const scenarios = {
   },
 };
 
+// A 'message' listener that throws: the next datagram is delivered in the socket's context as
+// usual. (Where 'uncaughtException' runs differs: README, "Differences".)
+scenarios.throws = async function throws() {
+  process.on('uncaughtException', () => {});
+  const s = als.run('throw-create', () => dgram.createSocket('udp4'));
+  let n = 0;
+  const second = new Promise((resolve) => s.on('message', (msg) => {
+    where('message', String(msg));
+    if (++n === 1) throw new Error('listener threw');
+    resolve();
+  }));
+  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const c = dgram.createSocket('udp4');
+  await new Promise((resolve) => c.send('one', s.address().port, '127.0.0.1', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  c.send('two', s.address().port, '127.0.0.1');
+  await second;
+  c.close();
+  s.close();
+};
+
 (async () => {
   for (const [key, run] of Object.entries(scenarios)) {
     if (scenario !== 'all' && scenario !== key) continue;
