@@ -388,6 +388,19 @@ mod tests {
     }
 
     #[test]
+    fn a_duplicate_fd_is_the_same_socket_and_outlives_the_original() {
+        let socket = bind_udp(loopback_v4(), BindFlags::default()).unwrap();
+        let bound = local_addr(&socket).unwrap();
+        let dup = duplicate_fd(socket.as_raw_fd()).unwrap();
+        assert_ne!(dup, socket.as_raw_fd());
+        drop(socket);
+        let (adopted, family) = adopt_udp_fd(dup).unwrap();
+        assert_eq!(family, Family::V4);
+        assert_eq!(local_addr(&adopted).unwrap(), bound);
+        assert_eq!(duplicate_fd(-1).unwrap_err().raw_os_error(), Some(libc::EBADF));
+    }
+
+    #[test]
     fn binds_and_reports_address() {
         let socket = bind_udp(loopback_v4(), BindFlags::default()).unwrap();
         let local = local_addr(&socket).unwrap();
