@@ -24,7 +24,10 @@
 //                                       A failed bind keeps the fd, unbound (as libuv does):
 //                                       localAddress() then gives the wildcard with port 0, options
 //                                       can be set, and the next bind() reuses the fd.
-//   open(handle, fd)      -> 0 | -errno adopts an existing UDP fd (bind({ fd })), starts receiving.
+//   open(handle, fd[, duplicate]) -> 0 | -errno
+//                                       adopts an existing UDP fd (bind({ fd })), starts receiving;
+//                                       with duplicate true, a duplicate of it (a cluster worker's
+//                                       shared handle keeps its own fd).
 //   connect(handle, ip, port) -> 0 | -errno
 //   disconnect(handle)    -> 0 | -errno
 //   localAddress(handle)  -> { address, family, port } | -errno

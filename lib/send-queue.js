@@ -19,6 +19,7 @@
 const process = require('node:process');
 const native = require('./native');
 const { UV, exceptionWithHostPort } = require('./errors');
+const { createSendResource } = require('./async-context');
 
 const { ECANCELED } = UV;
 
@@ -27,9 +28,11 @@ let flushScheduled = false;
 let results = new Int32Array(64); // reused: native.send writes each datagram's outcome here
 let destIndex = new Uint32Array(64); // reused: each datagram's index into the run's destinations
 
-function createSendQueue(handle) {
+// asyncResource: the socket's (lib/async-context.js).
+function createSendQueue(handle, asyncResource) {
   return {
     handle,
+    asyncResource,
     bufs: [],
     ips: [], // null entries: a connected socket's datagrams (no destination)
     ports: [],
@@ -41,10 +44,11 @@ function createSendQueue(handle) {
 
 // The request of a datagram sent without a callback: nobody reads its outcome, so all such
 // datagrams share one (the queue still writes `result` into it).
-const UNOBSERVED = { callback: undefined, address: undefined, port: undefined, result: 0, waiting: false };
+const UNOBSERVED = { callback: undefined, address: undefined, port: undefined, result: 0, waiting: false, asyncResource: undefined };
 
 // request: { callback, address, port } with address / port as the user gave them (they name the
-// peer in errors). The queue adds `result` (bytes or -errno) and `waiting` (callback due).
+// peer in errors). The queue adds `result` (bytes or -errno), `waiting` (callback due) and
+// `asyncResource` (the send request's, once it waits for the reactor).
 function createRequest(callback, address, port) {
   if (callback === undefined) return UNOBSERVED;
   return observedRequest(callback, address, port);
@@ -52,7 +56,7 @@ function createRequest(callback, address, port) {
 
 // A request of its own even without a callback (yet): sendMany reads each datagram's result.
 function observedRequest(callback, address, port) {
-  return { callback, address, port, result: undefined, waiting: false };
+  return { callback, address, port, result: undefined, waiting: false, asyncResource: undefined };
 }
 
 function enqueueDatagram(queue, buf, ip, port, request) {
@@ -66,7 +70,7 @@ function enqueueDatagram(queue, buf, ip, port, request) {
     flushScheduled = true;
     process.nextTick(flushAll);
   }
-  if (request.callback !== undefined) process.nextTick(settle, request);
+  if (request.callback !== undefined) process.nextTick(settle, queue, request);
 }
 
 function flushAll() {
@@ -167,14 +171,36 @@ function destinationsOf(ips, ports) {
   return dests;
 }
 
-// The callback's tick: run it if the outcome is known, else when the reactor reports it.
-function settle(request) {
-  if (request.result === undefined) request.waiting = true;
-  else complete(request);
+// The callback's tick: run it if the outcome is known, else when the reactor reports it. A send
+// the kernel did not take at once becomes a request of its own, as libuv's: the builtin then
+// makes a 'UDPSENDWRAP' async resource (triggered by the socket) and completes the send in it, so
+// the callback sees the store of the send() that made it. Made here, in the tick that carries
+// that store.
+function settle(queue, request) {
+  if (request.result === undefined) {
+    request.waiting = true;
+    request.asyncResource = createSendResource(queue.asyncResource);
+  } else {
+    callBack(request);
+  }
+}
+
+// Runs the callback, in the send request's async context if it has one (destroyed after).
+function complete(request) {
+  const resource = request.asyncResource;
+  if (resource === undefined) {
+    callBack(request);
+    return;
+  }
+  try {
+    resource.runInAsyncScope(callBack, null, request);
+  } finally {
+    resource.emitDestroy();
+  }
 }
 
 // Called as a plain function: the builtin's callback runs from nextTick, with no `this`.
-function complete(request) {
+function callBack(request) {
   const { callback, result } = request;
   if (result < 0) callback(exceptionWithHostPort(result, 'send', request.address, request.port));
   else callback(null, result);

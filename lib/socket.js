@@ -56,6 +56,9 @@ const {
   createReceiveState, onReceiveBatch, onReceiveOne, receiveStep, setReceiveFamily, setReceivePool,
 } = require('./receive');
 const extras = require('./extras');
+const { createSocketResource } = require('./async-context');
+const { bindDenied } = require('./permission');
+const { primaryFlags, requestHandle, sharesHandle, tieToSocket } = require('./cluster');
 
 const kState = Symbol('state symbol');
 
@@ -88,12 +91,17 @@ function dispatch(id, kind, a, b, c, d, e) {
   const socket = socketsById.get(id);
   if (socket === undefined) return false;
   const state = socket[kState];
+  // Receive events run in the socket's async context (lib/async-context.js), as the builtin's.
+  const resource = state.asyncResource;
   if (kind === native.KIND_RECV_ONE) {
-    return state.receiving ? onReceiveOne(socket, state, b, c, d, e) : false;
+    return state.receiving ? resource.runInAsyncScope(onReceiveOne, null, socket, state, b, c, d, e) : false;
   } else if (kind === native.KIND_RECV) {
-    return state.receiving ? onReceiveBatch(socket, state, a, b, c, d, e) : false;
+    return state.receiving ? resource.runInAsyncScope(onReceiveBatch, null, socket, state, a, b, c, d, e) : false;
   } else if (kind === native.KIND_RECV_STEP) {
-    return receiveStep(socket, state);
+    // After a listener threw, the native side asks again whether anything waits: with nothing,
+    // no callback runs, and the socket's context is not entered (no async_hooks before/after).
+    if (state.receive.backlog.length === 0) return false;
+    return resource.runInAsyncScope(receiveStep, null, socket, state);
   } else if (kind === native.KIND_SEND_DONE) {
     sendQueue.onSendDone(state.sendQueue, a);
   }
@@ -195,8 +203,10 @@ function Socket(type, listener) {
   if (typeof listener === 'function') this.on('message', listener);
 
   const handle = native.create(type === 'udp4' ? 4 : 6, driver);
+  const asyncResource = createSocketResource(); // made with the handle, as the builtin's UDPWRAP
   this[kState] = {
     handle, // null once closed
+    asyncResource,
     id: native.socketId(handle),
     resolver: new Resolver(type, lookup),
     receiving: false,
@@ -205,6 +215,7 @@ function Socket(type, listener) {
     hasFd: false, // bound, or bound implicitly by a membership call (libuv's deferred bind)
     bindFailed: false, // bind(2) refused: the fd stays open, unbound, as libuv keeps it
     fdConnected: false, // bind({ fd }) adopted a connected fd (libuv's UV_HANDLE_UDP_CONNECTED)
+    releaseShared: undefined, // a cluster worker's: releases the primary's shared handle
     queue: undefined, // calls waiting for the bind to finish
     refed: true,
     reuseAddr: options?.reuseAddr,
@@ -214,7 +225,7 @@ function Socket(type, listener) {
     sendBufferSize,
     receiveBlockList,
     sendBlockList,
-    sendQueue: sendQueue.createSendQueue(handle),
+    sendQueue: sendQueue.createSendQueue(handle, asyncResource),
     receive: createReceiveState(type === 'udp4' ? 'IPv4' : 'IPv6'),
     extras: extras.createExtrasState(handle, extrasOptions),
   };
@@ -256,14 +267,11 @@ function openHandle(socket, property) {
   return handle;
 }
 
-function bindFlags(state, exclusive) {
+function bindFlags(state) {
   let flags = extras.receiveInfoBindFlags(state);
   if (state.reuseAddr) flags |= native.FLAG_REUSEADDR;
   if (state.ipv6Only) flags |= native.FLAG_IPV6ONLY;
   if (state.reusePort) flags |= native.FLAG_REUSEPORT;
-  // A cluster worker's non-exclusive bind shares the port with its siblings; the builtin asks the
-  // primary for one shared handle, we let the kernel share it (documented in the README).
-  else if (!exclusive && require('node:cluster').isWorker) flags |= native.FLAG_REUSEPORT;
   return flags;
 }
 
@@ -276,11 +284,17 @@ function toPort(port) {
 // Binds the fd to the resolved `ip` now (bind() after its lookup, bindSync()); returns the error
 // for the caller to report (bind() emits it, bindSync() throws it), or null. `port` as the user
 // gave it names the address in the error.
-function bindNow(socket, ip, port, exclusive) {
+function bindNow(socket, ip, port) {
   const state = socket[kState];
-  const flags = bindFlags(state, exclusive);
+  const flags = bindFlags(state);
   // The port is converted before the address is looked at, as in the binding.
   const nativePort = toPort(port || 0);
+  // The builtin's handle checks the network permission before it binds (lib/permission.js).
+  const denied = bindDenied(ip, port);
+  if (denied !== null) {
+    state.bindState = BindState.UNBOUND;
+    return denied;
+  }
   let err = 0;
   if (!state.resolver.fits(ip)) err = EINVAL;
   // libuv's uv__udp_bind refuses IPv6-only on an address that is not IPv6, before it makes an fd.
@@ -422,6 +436,12 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
   }
 
   if (port !== null && typeof port === 'object' && port.fd === (port.fd | 0) && port.fd > 0) {
+    // In a cluster worker the primary opens the fd (lib/cluster.js), as for the builtin.
+    if (sharesHandle(!!port.exclusive, false)) {
+      bindShared(this, { address: null, port: null, addressType: this.type, fd: port.fd, flags: null },
+        (err) => errnoException(err, 'open'));
+      return this;
+    }
     const type = guessFdType(port.fd);
     if (type !== 'UDP') throw new ERR_INVALID_FD_TYPE(type);
     const err = kernel.open(state.handle, port.fd);
@@ -454,7 +474,13 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
       this.emit('error', err);
       return;
     }
-    const ex = bindNow(this, ip, port, exclusive);
+    if (sharesHandle(exclusive, state.reusePort)) {
+      bindShared(this, {
+        address: ip, port, addressType: this.type, fd: -1, flags: primaryFlags(state.reuseAddr, state.ipv6Only),
+      }, (errno) => exceptionWithHostPort(errno, 'bind', ip, port));
+      return;
+    }
+    const ex = bindNow(this, ip, port);
     if (ex) {
       this.emit('error', ex);
       return;
@@ -463,6 +489,34 @@ Socket.prototype.bind = function (port_, address_ /* , callback */) {
   });
   return this;
 };
+
+// A cluster worker's bind: the primary's shared handle, or its error (`makeError(errno)`, emitted).
+function bindShared(socket, options, makeError) {
+  const state = socket[kState];
+  requestHandle(socket, options, () => state.handle !== null, (errno) => {
+    const ex = makeError(errno);
+    state.bindState = BindState.UNBOUND;
+    socket.emit('error', ex);
+  }, (handle) => adoptShared(socket, handle));
+}
+
+// The socket reads and sends on a duplicate of the shared handle's fd; the handle is released
+// when the socket closes.
+function adoptShared(socket, handle) {
+  const state = socket[kState];
+  const err = kernel.open(state.handle, handle.fd, true);
+  if (err) {
+    // Not a path of the builtin's (its handle is the shared one): fd exhaustion, say.
+    handle.close();
+    state.bindState = BindState.UNBOUND;
+    socket.emit('error', errnoException(err, 'open'));
+    return;
+  }
+  state.releaseShared = tieToSocket(handle, (callback) => socket.close(callback));
+  const local = native.localAddress(state.handle);
+  if (typeof local === 'object') setReceiveFamily(state.receive, local.family);
+  startListening(socket);
+}
 
 // Node 26: binds now to an IP literal, returns address(), throws instead of emitting 'error', and
 // emits 'listening' on the next tick.
@@ -483,7 +537,7 @@ Socket.prototype.bindSync = function (options = {}) {
     }
   }
   state.bindState = BindState.BINDING;
-  const ex = bindNow(this, address, port, true);
+  const ex = bindNow(this, address, port);
   if (ex) throw ex;
   startReceiving(this);
   process.nextTick(emitListeningNT, this);
@@ -732,7 +786,9 @@ Socket.prototype.close = function (callback) {
   kernel.close(state.handle);
   state.handle = null;
   socketsById.delete(state.id);
+  if (state.releaseShared !== undefined) state.releaseShared();
   sendQueue.cancelInflight(state.sendQueue);
+  state.asyncResource.emitDestroy();
   process.nextTick(emitClose, this);
   return this;
 };

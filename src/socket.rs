@@ -95,6 +95,27 @@ pub fn adopt_udp_fd(fd: RawFd) -> io::Result<(Socket, Family)> {
     }
 }
 
+/// A new fd (close-on-exec) for the socket behind `fd`: a cluster worker adopts a duplicate of
+/// the handle the primary shares, whose own fd stays with that handle (and the primary's count of
+/// its users) until the socket closes.
+pub fn duplicate_fd(fd: RawFd) -> io::Result<RawFd> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) reads no memory of ours; a closed or invalid fd is EBADF.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(dup)
+}
+
+/// Closes an fd of ours that was never attached (a duplicate `adopt_udp_fd` refused).
+pub fn close_unattached(fd: RawFd) {
+    // SAFETY: `fd` came from `duplicate_fd` and was given back unattached: nothing else owns it.
+    drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+}
+
 /// Gives an adopted fd back to the user without closing it, when it could not be used (a bad
 /// fd, or one the reactor refused): until it is attached, it is the user's.
 pub fn give_back(socket: Socket) {
@@ -364,6 +385,19 @@ mod tests {
 
     fn loopback_v4() -> SocketAddr {
         "127.0.0.1:0".parse().unwrap()
+    }
+
+    #[test]
+    fn a_duplicate_fd_is_the_same_socket_and_outlives_the_original() {
+        let socket = bind_udp(loopback_v4(), BindFlags::default()).unwrap();
+        let bound = local_addr(&socket).unwrap();
+        let dup = duplicate_fd(socket.as_raw_fd()).unwrap();
+        assert_ne!(dup, socket.as_raw_fd());
+        drop(socket);
+        let (adopted, family) = adopt_udp_fd(dup).unwrap();
+        assert_eq!(family, Family::V4);
+        assert_eq!(local_addr(&adopted).unwrap(), bound);
+        assert_eq!(duplicate_fd(-1).unwrap_err().raw_os_error(), Some(libc::EBADF));
     }
 
     #[test]

@@ -1,10 +1,10 @@
 'use strict';
 
-// cluster: workers that bind one port. The builtin's primary hands every worker one shared handle;
-// turbo-dgram's workers share the port with SO_REUSEPORT (documented in the README: the kernel
-// spreads datagrams by flow). What both must give: every worker listens on the port, every datagram
-// arrives at some worker, exclusive: true keeps a worker to itself. Compared in child processes
-// (the primary) that fork two workers.
+// cluster: workers that bind one port. The primary hands every worker one shared handle (for
+// turbo-dgram too: lib/cluster.js; test/cluster-shared-handle.test.js follows the request itself).
+// What both must give: every worker listens on the port, every datagram arrives at some worker,
+// exclusive: true keeps a worker to itself. Compared in child processes (the primary) that fork
+// two workers.
 
 const fs = require('node:fs');
 const os = require('node:os');

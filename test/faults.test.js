@@ -7,10 +7,8 @@
 // loopback is slowed by a token bucket, so that the sender's queue really fills.
 
 const { test } = require('node:test');
-const assert = require('node:assert');
-const { spawnSync } = require('node:child_process');
-const { assertSame, assertLogHas, subjectSpec, receiverAndSender } = require('./helpers/differential');
-const { runChild } = require('./helpers/child');
+const { assertSame, assertLogHas, receiverAndSender } = require('./helpers/differential');
+const { compareInSlowNamespace } = require('./helpers/slow-netns');
 
 const T = { timeout: 20000 };
 
@@ -114,29 +112,6 @@ test('ECONNREFUSED on a connected socket: the error event, then the socket keeps
 // ---------------------------------------------------------------------------------------------
 // A full send buffer, in a network namespace whose loopback is a 10 Mbit/s token bucket.
 
-const NETNS = `turbo-dgram-faults-${process.pid}`;
-
-function sh(args) {
-  return spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: 5000 });
-}
-
-function makeSlowNamespace() {
-  if (process.getuid?.() !== 0) return 'needs root (ip netns add)';
-  const steps = [
-    ['ip', 'netns', 'add', NETNS],
-    ['ip', 'netns', 'exec', NETNS, 'ip', 'link', 'set', 'lo', 'up'],
-    ['ip', 'netns', 'exec', NETNS, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '10mbit', 'burst', '1540', 'latency', '400ms'],
-  ];
-  for (const step of steps) {
-    const r = sh(step);
-    if (r.error || r.status !== 0) {
-      sh(['ip', 'netns', 'del', NETNS]);
-      return `${step.join(' ')} failed: ${(r.error && r.error.message) || r.stderr.trim()}`;
-    }
-  }
-  return null;
-}
-
 // The child sends 300 datagrams of 1200 bytes in one tick from a socket with a small send
 // buffer, through the 10 Mbit/s loopback, and reports every callback's outcome in order.
 const SENDER = `
@@ -172,24 +147,9 @@ r.bind(0, '127.0.0.1', () => {
 `;
 
 test('a full send buffer (EAGAIN): every datagram gets its own callback, in order, as with the builtin', T, async (t) => {
-  const why = makeSlowNamespace();
-  if (why) {
-    t.skip(`cannot make a network namespace with a slow loopback here: ${why}`);
-    return;
-  }
-  try {
-    const exec = (spec) => runChild(spec, SENDER, { prefix: ['ip', 'netns', 'exec', NETNS], timeoutMs: 15000 });
-    const builtin = await exec('node:dgram');
-    const subject = await exec(subjectSpec());
-    assert.strictEqual(builtin.code, 0, builtin.stderr);
-    assert.deepStrictEqual(builtin.stdout, [
-      '["outcomes",300,[1200],"in order",true]',
-      '["the send queue filled",true]',
-      '["received some",true,"received at most sent",true]',
-    ], 'the builtin did not see a full send queue: the scenario does not test what it should');
-    assert.deepStrictEqual({ code: subject.code, signal: subject.signal, stdout: subject.stdout },
-      { code: 0, signal: null, stdout: builtin.stdout }, subject.stderr);
-  } finally {
-    sh(['ip', 'netns', 'del', NETNS]);
-  }
+  await compareInSlowNamespace(t, 'faults', SENDER, [
+    '["outcomes",300,[1200],"in order",true]',
+    '["the send queue filled",true]',
+    '["received some",true,"received at most sent",true]',
+  ], 'a full send queue');
 });

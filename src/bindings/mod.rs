@@ -234,6 +234,20 @@ fn bind(mut cx: FunctionContext) -> JsResult<JsNumber> {
 fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let socket = socket_arg(&mut cx)?;
     let fd = uint_arg(&mut cx, 1, i32::MAX as u32)? as i32;
+    // open(handle, fd, true): adopt a duplicate of `fd`, which stays its owner's (a cluster
+    // worker's shared handle); a duplicate that cannot be adopted is closed here.
+    let duplicate = match cx.argument_opt(2) {
+        Some(value) => value.downcast::<JsBoolean, _>(&mut cx).map(|b| b.value(&mut cx)).unwrap_or(false),
+        None => false,
+    };
+    let fd = if duplicate {
+        match socket::duplicate_fd(fd) {
+            Ok(dup) => dup,
+            Err(e) => return int_result(&mut cx, error::to_errno(&e)),
+        }
+    } else {
+        fd
+    };
     let adopted = socket::adopt_udp_fd(fd).map_err(|e| error::to_errno(&e)).and_then(|(s, family)| {
         let reactor = match socket.reactor() {
             Ok(reactor) => reactor,
@@ -250,6 +264,8 @@ fn open(mut cx: FunctionContext) -> JsResult<JsNumber> {
     });
     if adopted.is_ok() {
         socket.started();
+    } else if duplicate {
+        socket::close_unattached(fd);
     }
     int_result(&mut cx, error::status(adopted))
 }
