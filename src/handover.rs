@@ -4,21 +4,21 @@
 //! While its JS thread is responsive, a socket is read by that thread, as libuv reads the
 //! builtin's: libuv watches the socket itself and the reads and 'message' events happen in the
 //! same loop callback, with no thread hop. The reactor thread only looks in now and then (every
-//! CHECK_INTERVAL while traffic flows): when data has waited in the kernel queue for a whole
-//! interval without the JS thread's watch firing once, the JS thread is stalled (a long
-//! computation, a GC pause, a blocking call), and the reactor takes the reads over, draining the
-//! kernel queue into the socket's mailbox so that a stalled loop loses nothing the queue would
-//! have overflowed with. When the JS thread has delivered everything the reactor read, it takes
-//! the reads back. Every read, whoever makes it, holds the socket's reader lock and appends to its
-//! mailbox, and delivery always drains the mailbox first, so the kernel's order is kept across
-//! every hand-over.
+//! CHECK_INTERVAL while traffic flows): when the JS thread's watch has not fired once for a whole
+//! interval and the kernel queue has filled to TAKEOVER_FILL_DIVISOR of its buffer meanwhile, the
+//! JS thread is stalled (a long computation, a GC pause, a blocking call), and the reactor takes
+//! the reads over, draining the kernel queue into the socket's mailbox so that a stalled loop
+//! loses nothing the queue would have overflowed with. When the JS thread has delivered
+//! everything the reactor read, it takes the reads back. Every read, whoever makes it, holds the
+//! socket's reader lock and appends to its mailbox, and delivery always drains the mailbox first,
+//! so the kernel's order is kept across every hand-over.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How often the reactor thread looks at sockets that had traffic lately. The bound on how long
-/// data may wait unserviced before the reactor takes over is one to two intervals. At 50k
+/// How often the reactor thread looks at sockets that had traffic lately: a stalled JS thread is
+/// seen one to two intervals after its last service, once the queue has filled to 1/8. At 50k
 /// datagrams/s the default 212 KiB receive queue holds ~256 small datagrams, ~5 ms: two 1 ms
 /// intervals stay well inside it.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(1);
@@ -27,33 +27,28 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(1);
 /// drains it. Idle processes then cost the reactor thread 100 wake-ups a second, not 1,000.
 pub const IDLE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 
-/// What the reactor thread may know of a JS thread's event loop: whether it is waiting for I/O
-/// (between its prepare and check phases), in which case it serves a readable socket at once;
-/// and, for the JS thread itself, which loop iteration it is in.
+/// A JS thread's event loop as its handover sockets see it: which iteration it is in (counted by
+/// a prepare handle, bindings/watch.rs), for the delivery budget they share per iteration.
 #[derive(Default)]
 pub struct LoopState {
-    waiting: AtomicBool,
-    /// Loop iterations so far, counted by the prepare handle; 0 where it could not be made.
+    /// Loop iterations so far; 0 where the prepare handle could not be made.
     iteration: AtomicU64,
 }
 
 impl LoopState {
-    /// From the loop's prepare (true, a new iteration) and check (false) handles.
-    pub fn set_waiting(&self, waiting: bool) {
-        self.waiting.store(waiting, Ordering::Relaxed);
-        if waiting {
-            self.iteration.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn is_waiting(&self) -> bool {
-        self.waiting.load(Ordering::Relaxed)
-    }
-
-    fn iteration(&self) -> u64 {
-        self.iteration.load(Ordering::Relaxed)
+    /// From the loop's prepare handle, before each poll phase.
+    pub fn next_iteration(&self) {
+        self.iteration.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+/// The reactor takes a socket's reads over when its JS thread has not served it for a whole check
+/// interval and its kernel queue holds this fraction (1/N) of the receive buffer or more: the
+/// queue is filling and would overflow before a stalled thread came back. A few datagrams waiting
+/// on a thread busy for a millisecond are no risk and stay with the thread, which then reads them
+/// exactly when libuv would have for the builtin. At 50k small datagrams/s the default buffer
+/// (~212 KiB, ~256 datagrams) reaches 1/8 in ~0.6 ms.
+const TAKEOVER_FILL_DIVISOR: u32 = 8;
 
 /// Checks after the last firing of its watch during which a socket still counts as active: it
 /// keeps the reactor checking every CHECK_INTERVAL and its queue is looked at every check.
@@ -80,9 +75,6 @@ pub struct Handover {
     js_serviced: AtomicU64,
     /// Reactor thread only: `js_serviced` at its last check, and whether data was pending then.
     seen: AtomicU64,
-    /// Reactor thread only: the loop iteration at the last check.
-    seen_iteration: AtomicU64,
-    pending_unserviced: AtomicBool,
     /// Reactor thread only: checks in a row that found the queue empty, and checks left to skip.
     quiet: AtomicU32,
     skip: AtomicU32,
@@ -112,8 +104,6 @@ impl Handover {
             owner: AtomicU8::new(OWNER_JS),
             js_serviced: AtomicU64::new(0),
             seen: AtomicU64::new(0),
-            seen_iteration: AtomicU64::new(0),
-            pending_unserviced: AtomicBool::new(false),
             quiet: AtomicU32::new(0),
             skip: AtomicU32::new(0),
             returned: AtomicBool::new(false),
@@ -150,15 +140,12 @@ impl Handover {
         self.js_serviced.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// On the reactor thread, every check interval, for a socket the JS thread reads. `pending`
-    /// says whether the kernel queue holds data; it is asked (a syscall) only when the JS thread's
-    /// watch has not fired since the last check.
-    pub fn check(&self, pending: impl FnOnce() -> bool) -> Verdict {
+    /// On the reactor thread, every check interval, for a socket the JS thread reads. `queue`
+    /// gives the bytes its kernel queue holds and the receive buffer's size; it is asked (a
+    /// syscall) only when the JS thread's watch has not fired since the last check.
+    pub fn check(&self, queue: impl FnOnce() -> (u32, u32)) -> Verdict {
         let serviced = self.js_serviced.load(Ordering::Relaxed);
-        let iteration = self.js_loop.iteration();
-        let loop_moved = self.seen_iteration.swap(iteration, Ordering::Relaxed) != iteration;
         if self.seen.swap(serviced, Ordering::Relaxed) != serviced {
-            self.pending_unserviced.store(false, Ordering::Relaxed);
             self.quiet.store(0, Ordering::Relaxed);
             self.skip.store(0, Ordering::Relaxed);
             return Verdict::Keep { active: true };
@@ -176,8 +163,8 @@ impl Handover {
                 return Verdict::Keep { active: false };
             }
         }
-        if !pending() {
-            self.pending_unserviced.store(false, Ordering::Relaxed);
+        let (held, capacity) = queue();
+        if held == 0 {
             if !recent {
                 let looks = quiet - RECENT_CHECKS;
                 let skip = 1u32.checked_shl(looks.min(31)).map_or(MAX_SKIPPED_CHECKS, |n| (n - 1).min(MAX_SKIPPED_CHECKS));
@@ -188,16 +175,7 @@ impl Handover {
         // Data waits: the socket is active again, whatever happens next.
         self.quiet.store(0, Ordering::Relaxed);
         self.skip.store(0, Ordering::Relaxed);
-        // Data pending now, and the watch has not fired for a whole interval. If the loop has not
-        // begun a new iteration since the last check and is not waiting for I/O, it has been busy
-        // outside its poll phase all that time (a timer's long computation, say): taken over now.
-        // Otherwise the data may have come just now (a loop that moves on will serve it): it is
-        // taken over only if it was pending at the last check too, so the watch has not fired for
-        // a whole interval with data waiting (a 'message' listener that blocks, say).
-        let suspected = self.pending_unserviced.swap(true, Ordering::Relaxed);
-        let stuck_elsewhere = !loop_moved && !self.js_loop.is_waiting();
-        if suspected || stuck_elsewhere {
-            self.pending_unserviced.store(false, Ordering::Relaxed);
+        if held.saturating_mul(TAKEOVER_FILL_DIVISOR) >= capacity {
             return Verdict::TakeOver;
         }
         Verdict::Keep { active: true }
@@ -256,83 +234,53 @@ impl CheckClock {
 mod tests {
     use super::*;
 
-    /// A socket of a JS thread whose loop waits for I/O.
-    fn waiting_loop() -> Handover {
-        let js_loop = Arc::new(LoopState::default());
-        js_loop.set_waiting(true);
-        Handover::new(js_loop)
-    }
+    const BUFFER: u32 = 212_992;
+    const FILLING: (u32, u32) = (BUFFER / TAKEOVER_FILL_DIVISOR, BUFFER);
+    const A_FEW: (u32, u32) = (3 * 768, BUFFER);
+    const EMPTY: (u32, u32) = (0, BUFFER);
 
-    #[test]
-    fn data_pending_while_the_loop_is_busy_elsewhere_is_taken_over_at_the_first_check() {
-        let js_loop = Arc::new(LoopState::default());
-        let handover = Handover::new(Arc::clone(&js_loop));
-        js_loop.set_waiting(true);
-        js_loop.set_waiting(false);
-        // The loop moved on since the last check (a new iteration): the data may be new.
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        let handover = Handover::new(Arc::clone(&js_loop));
-        handover.check(|| false);
-        // Not waiting, and no new iteration since the last check: busy elsewhere all along.
-        assert_eq!(handover.check(|| true), Verdict::TakeOver);
-        // Serviced meanwhile: never, whatever the loop is doing.
-        let handover = Handover::new(Arc::clone(&js_loop));
-        handover.note_js_service();
-        assert_eq!(handover.check(|| panic!("asked")), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| false), Verdict::Keep { active: true }, "serviced lately");
+    fn socket() -> Handover {
+        Handover::new(Arc::new(LoopState::default()))
     }
 
     #[test]
     fn a_serviced_socket_stays_with_its_js_thread_and_the_kernel_queue_is_not_asked() {
-        let handover = waiting_loop();
+        let handover = socket();
         for _ in 0..5 {
             handover.note_js_service();
-            let verdict = handover.check(|| panic!("pending asked although the watch fired"));
+            let verdict = handover.check(|| panic!("queue asked although the watch fired"));
             assert_eq!(verdict, Verdict::Keep { active: true });
         }
         assert!(handover.js_reads());
     }
 
     #[test]
-    fn data_left_unserviced_for_a_whole_interval_is_taken_over() {
-        let handover = waiting_loop();
+    fn a_filling_queue_left_unserviced_for_a_whole_interval_is_taken_over() {
+        let handover = socket();
         handover.note_js_service();
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        // Pending at this check, but it may have arrived just now: not yet.
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| true), Verdict::TakeOver);
+        assert_eq!(handover.check(|| FILLING), Verdict::Keep { active: true }, "serviced since the last check");
+        assert_eq!(handover.check(|| FILLING), Verdict::TakeOver);
     }
 
     #[test]
-    fn a_watch_that_fires_between_two_checks_resets_the_suspicion() {
-        let handover = waiting_loop();
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        handover.note_js_service();
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| true), Verdict::TakeOver);
-    }
-
-    #[test]
-    fn an_empty_queue_is_idle_and_resets_the_suspicion() {
-        let handover = waiting_loop();
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        // An empty queue clears the suspicion; a socket serviced lately stays active.
-        assert_eq!(handover.check(|| false), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| true), Verdict::TakeOver);
+    fn a_few_datagrams_waiting_on_a_busy_thread_stay_with_it() {
+        let handover = socket();
+        for _ in 0..100 {
+            assert_eq!(handover.check(|| A_FEW), Verdict::Keep { active: true });
+        }
+        assert_eq!(handover.check(|| FILLING), Verdict::TakeOver);
     }
 
     #[test]
     fn a_quiet_socket_looks_at_its_queue_ever_more_rarely_until_its_watch_fires() {
-        let handover = waiting_loop();
+        let handover = socket();
         let looks = std::cell::Cell::new(0);
         let mut looked_at = Vec::new();
         let mut active = Vec::new();
         for check in 0..200u32 {
             let verdict = handover.check(|| {
                 looks.set(looks.get() + 1);
-                false
+                EMPTY
             });
             active.push(verdict == Verdict::Keep { active: true });
             if looks.replace(0) > 0 {
@@ -348,7 +296,7 @@ mod tests {
         assert!(looked_at.windows(2).all(|w| w[1] - w[0] <= MAX_SKIPPED_CHECKS + 1));
         handover.note_js_service();
         assert_eq!(handover.check(|| panic!("asked although the watch fired")), Verdict::Keep { active: true });
-        assert_eq!(handover.check(|| true), Verdict::Keep { active: true }, "looks at once again");
+        assert_eq!(handover.check(|| FILLING), Verdict::TakeOver, "looks at once again");
     }
 
     #[test]
@@ -356,20 +304,19 @@ mod tests {
         let js_loop = Arc::new(LoopState::default());
         let handover = Handover::new(Arc::clone(&js_loop));
         assert_eq!(handover.steps_left(256), 256, "iterations not counted: no limit");
-        js_loop.set_waiting(true);
+        js_loop.next_iteration();
         assert_eq!(handover.steps_left(256), 256);
         handover.spend_steps(200);
         assert_eq!(handover.steps_left(256), 56);
         handover.spend_steps(56);
         assert_eq!(handover.steps_left(256), 0);
-        js_loop.set_waiting(false);
-        js_loop.set_waiting(true);
+        js_loop.next_iteration();
         assert_eq!(handover.steps_left(256), 256);
     }
 
     #[test]
     fn reads_change_hands_and_back_once() {
-        let handover = waiting_loop();
+        let handover = socket();
         assert!(!handover.give_back());
         handover.take_over();
         assert!(!handover.js_reads());

@@ -242,10 +242,24 @@ pub fn set_multicast_interface(socket: &Socket, ip: IpAddr, scope_id: u32) -> io
 /// include/uapi/linux/sock_diag.h): current at the moment of the call, unlike SO_RXQ_OVFL,
 /// which arrives with the next datagram read.
 pub fn kernel_drops(socket: &Socket) -> io::Result<u32> {
+    Ok(meminfo(socket)?[SK_MEMINFO_DROPS])
+}
+
+/// Bytes the socket's receive queue holds now (skb truesize, as the kernel counts them against
+/// the buffer), and the buffer's size: SO_MEMINFO's rmem_alloc and rcvbuf.
+pub fn receive_queue_fill(socket: &Socket) -> io::Result<(u32, u32)> {
+    let meminfo = meminfo(socket)?;
+    Ok((meminfo[SK_MEMINFO_RMEM_ALLOC], meminfo[SK_MEMINFO_RCVBUF]))
+}
+
+/// SO_MEMINFO's fields we read (include/uapi/linux/sock_diag.h).
+const SK_MEMINFO_RMEM_ALLOC: usize = 0;
+const SK_MEMINFO_RCVBUF: usize = 1;
+const SK_MEMINFO_DROPS: usize = 8;
+
+fn meminfo(socket: &Socket) -> io::Result<[u32; 9]> {
     const SO_MEMINFO: libc::c_int = 55;
-    const SK_MEMINFO_VARS: usize = 9;
-    const SK_MEMINFO_DROPS: usize = 8;
-    let mut meminfo = [0u32; SK_MEMINFO_VARS];
+    let mut meminfo = [0u32; 9];
     let mut len = std::mem::size_of_val(&meminfo) as libc::socklen_t;
     // SAFETY: `meminfo` has room for `len` bytes, and the kernel writes at most `len`.
     let rc = unsafe {
@@ -254,16 +268,7 @@ pub fn kernel_drops(socket: &Socket) -> io::Result<u32> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(meminfo[SK_MEMINFO_DROPS])
-}
-
-/// Whether the socket's receive queue holds anything (a datagram, or an error to report): a
-/// `poll` that does not wait.
-pub fn has_pending_input(socket: &Socket) -> bool {
-    let mut pollfd = libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd, and a zero timeout: the call only reads and writes `pollfd`.
-    let ready = unsafe { libc::poll(&mut pollfd, 1, 0) };
-    ready > 0 && pollfd.revents & (libc::POLLIN | libc::POLLERR) != 0
+    Ok(meminfo)
 }
 
 /// Which way a membership call goes.

@@ -200,11 +200,11 @@ fn a_handover_socket_passes_from_its_js_thread_to_the_reactor_and_back_in_order(
     use std::sync::atomic::Ordering::Relaxed;
     let (tx, notified) = channel();
     let js_loop = Arc::new(turbo_dgram::handover::LoopState::default());
-    js_loop.set_waiting(true);
     let core = UdpCore::with_handover(Box::new(HandoverNotify(Mutex::new(tx))), js_loop);
     let sock = socket::bind_udp("127.0.0.1:0".parse().unwrap(), BindFlags::default()).unwrap();
     let local = socket::local_addr(&sock).unwrap();
-    sock.set_recv_buffer_size(4 << 20).unwrap();
+    // The default buffer: the reactor takes over once 1/8 of it waits.
+
     core.attach(Bound { socket: sock, family: Family::V4 }, &Reactor::thread().unwrap()).map_err(|(errno, _)| errno).unwrap();
     let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
     let send = |range: std::ops::Range<u32>| {

@@ -29,15 +29,13 @@ pub struct Watches {
     /// The moderation pause's timer, made with the first pause, and the sockets it will resume.
     pause: RefCell<Option<PauseClock>>,
     paused: RefCell<Vec<u64>>,
-    /// Whether the loop waits for I/O, kept by a prepare and a check handle (made with the first
-    /// socket) for the reactor's handover checks.
+    /// The loop's iteration count, kept by a prepare handle made with the first socket.
     loop_state: RefCell<Option<LoopWatch>>,
 }
 
 struct LoopWatch {
     state: Arc<LoopState>,
     _prepare: Option<LoopHandle>,
-    _check: Option<LoopHandle>,
 }
 
 struct Watch {
@@ -56,20 +54,16 @@ struct PauseClock {
 }
 
 impl Watches {
-    /// The loop state a new handover socket of this thread shares with the reactor.
+    /// The loop state a new handover socket of this thread shares (its delivery budget counts
+    /// loop iterations), with the prepare handle that counts them made on first use.
     pub fn loop_state(&self, env: NapiEnv) -> Arc<LoopState> {
         let mut watch = self.loop_state.borrow_mut();
         let watch = watch.get_or_insert_with(|| {
             let state = Arc::new(LoopState::default());
-            let (before, after) = (Arc::clone(&state), Arc::clone(&state));
-            let prepare = LoopHandle::start_prepare(env, Box::new(move || before.set_waiting(true)));
-            let check = LoopHandle::start_check(env, Box::new(move || after.set_waiting(false)));
-            if prepare.is_none() || check.is_none() {
-                // Unknown: taken as waiting, so a takeover needs data unserviced for a whole
-                // interval, as it does while the loop waits.
-                state.set_waiting(true);
-            }
-            LoopWatch { state, _prepare: prepare, _check: check }
+            let counter = Arc::clone(&state);
+            // Without it iterations stay uncounted and the budget unlimited (`steps_left`).
+            let prepare = LoopHandle::start_prepare(env, Box::new(move || counter.next_iteration()));
+            LoopWatch { state, _prepare: prepare }
         });
         Arc::clone(&watch.state)
     }

@@ -234,8 +234,8 @@ impl Reactor {
                 any_active = true;
                 return true;
             }
-            let pending = || core.with_socket(|sock, _| Ok(socket::has_pending_input(sock))).unwrap_or(false);
-            match handover.check(pending) {
+            let queue = || core.with_socket(|sock, _| socket::receive_queue_fill(sock)).unwrap_or((0, 1));
+            match handover.check(queue) {
                 Verdict::Keep { active } => any_active |= active,
                 Verdict::TakeOver => {
                     any_active = true;
