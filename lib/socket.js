@@ -10,9 +10,7 @@ const process = require('node:process');
 const { Buffer } = require('node:buffer');
 const EventEmitter = require('node:events');
 const dc = require('node:diagnostics_channel');
-const fs = require('node:fs');
 const net = require('node:net');
-const tty = require('node:tty');
 const util = require('node:util');
 const { isArrayBufferView } = require('node:util/types');
 
@@ -30,7 +28,6 @@ const {
     ERR_SOCKET_BAD_TYPE,
     ERR_SOCKET_DGRAM_IS_CONNECTED,
     ERR_SOCKET_DGRAM_NOT_CONNECTED,
-    ERR_SOCKET_DGRAM_NOT_RUNNING,
   },
   UV,
   errnoException,
@@ -59,11 +56,8 @@ const extras = require('./extras');
 const { createSocketResource } = require('./async-context');
 const { bindDenied } = require('./permission');
 const { primaryFlags, requestHandle, sharesHandle, tieToSocket } = require('./cluster');
-
-const kState = Symbol('state symbol');
-
-const BindState = { UNBOUND: 0, BINDING: 1, BOUND: 2 };
-const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
+const { guessFdType } = require('./fd-type');
+const { kState, BindState, ConnectState, socketsById, healthCheck, openHandle } = require('./internal');
 
 const { EINVAL, EISCONN } = UV;
 // The receive drivers (README, "Receive drivers"); the first is the default.
@@ -80,8 +74,6 @@ const bindCleanupEvent = NODE_MAJOR >= 26 ? EventEmitter.errorMonitor : 'error';
 
 // ---------------------------------------------------------------------------------------------
 // Dispatch: the native side reports every socket of this thread through one function.
-
-const socketsById = new Map(); // sockets with an fd the reactor reports on
 
 // Every native event of every socket of this thread. Receive events return whether more of the
 // socket's receive backlog waits (lib/receive.js).
@@ -255,18 +247,6 @@ function createSocket(type, listener) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function healthCheck(socket) {
-  if (socket[kState].handle === null) throw new ERR_SOCKET_DGRAM_NOT_RUNNING();
-}
-
-// The handle of a method the builtin does not health-check: on a closed socket it fails reading a
-// property of the null handle, and so do we.
-function openHandle(socket, property) {
-  const { handle } = socket[kState];
-  if (handle === null) throw nullHandleError(property);
-  return handle;
-}
-
 function bindFlags(state) {
   let flags = extras.receiveInfoBindFlags(state);
   if (state.reuseAddr) flags |= native.FLAG_REUSEADDR;
@@ -370,45 +350,6 @@ function onListenSuccess() {
 function onListenError() {
   this.removeListener('listening', onListenSuccess);
   this[kState].queue = undefined;
-}
-
-function guessFdType(fd) {
-  let stats;
-  try {
-    stats = fs.fstatSync(fd);
-  } catch {
-    return 'UNKNOWN';
-  }
-  if (tty.isatty(fd)) return 'TTY';
-  if (stats.isFile() || stats.isCharacterDevice()) return 'FILE';
-  if (stats.isFIFO()) return 'PIPE';
-  if (stats.isSocket()) return socketFdType(stats.ino);
-  return 'UNKNOWN';
-}
-
-// uv_guess_handle for a socket: a stream AF_UNIX socket is 'PIPE' (Node's own stdio pipes are
-// socketpairs), a TCP one 'TCP', other AF_UNIX sockets 'UNKNOWN'. JS cannot ask the fd for
-// SO_TYPE, so the socket's inode is looked up in this network namespace's /proc/net tables; one
-// not found there is taken for UDP, and native.open checks that it is a datagram socket.
-function socketFdType(inode) {
-  const read = (file) => {
-    try {
-      return fs.readFileSync(`/proc/net/${file}`, 'latin1').split('\n');
-    } catch {
-      return [];
-    }
-  };
-  const ino = String(inode);
-  for (const line of read('unix')) {
-    const fields = line.trim().split(/\s+/); // Num RefCount Protocol Flags Type St Inode [Path]
-    if (fields[6] === ino) return fields[4] === '0001' ? 'PIPE' : 'UNKNOWN';
-  }
-  for (const file of ['tcp', 'tcp6']) {
-    for (const line of read(file)) {
-      if (line.trim().split(/\s+/)[9] === ino) return 'TCP';
-    }
-  }
-  return 'UDP';
 }
 
 // ---------------------------------------------------------------------------------------------
