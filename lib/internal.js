@@ -1,8 +1,8 @@
 'use strict';
 
-// The Socket's internals (lib/socket.js), as Node keeps its own in lib/internal/dgram.js: the
-// symbol a socket's state sits behind, the bind and connect state enums, the sockets the reactor
-// reports on, and the two checks of a socket's handle.
+// What the Socket's modules (lib/socket.js and the lib/socket-*.js it wires in) share, as Node
+// keeps its own in lib/internal/dgram.js: the symbol a socket's state sits behind, the bind and
+// connect state enums, the sockets the reactor reports on, and the two checks of a socket's handle.
 
 const {
   codes: { ERR_SOCKET_DGRAM_NOT_RUNNING },
@@ -15,7 +15,8 @@ const BindState = { UNBOUND: 0, BINDING: 1, BOUND: 2 };
 const ConnectState = { DISCONNECTED: 0, CONNECTING: 1, CONNECTED: 2 };
 
 // Sockets with an fd the reactor reports on, by native id: a socket is added when it starts
-// receiving and removed when it closes; the dispatch looks its events' socket up here.
+// receiving (lib/socket-bind.js) and removed when it closes; the dispatch (lib/socket.js) looks
+// its events' socket up here.
 const socketsById = new Map();
 
 function healthCheck(socket) {
