@@ -5,7 +5,7 @@
 // creates it, and AsyncLocalStorage keeps the store of that moment), destroyed when the socket
 // closes. Its receive events ('message', a failed recvmsg's 'error') run inside it, as the
 // builtin's onmessage runs in its handle's context. The other events run where the builtin runs
-// them: in the ticks and lookups the socket's code schedules (lib/socket.js, lib/lookup.js).
+// them: in the ticks and lookups the socket's code schedules (lib/socket*.js, lib/lookup.js).
 //
 // Why the receive events enter the socket's context from JS (lib/socket.js's dispatch) rather
 // than through the native callback scope each datagram already gets: a Node-API async context

@@ -1,9 +1,10 @@
 'use strict';
 
 // turbo-dgram's extras beyond node:dgram: new names and opt-in options only, so that code written
-// for the builtin sees no difference. lib/socket.js calls in at three points: createSocket()'s
-// options (parseOptions, createExtrasState), the moment a socket starts receiving
-// (startReceiveInfo), and once at load to add the Socket methods (install).
+// for the builtin sees no difference. lib/socket.js calls in for createSocket()'s options
+// (parseOptions, createExtrasState) and once at load to add the Socket methods (install);
+// lib/socket-bind.js when a socket binds (receiveInfoBindFlags) and starts receiving
+// (startReceiveInfo).
 //
 //   createSocket({ type, recvPktInfo, recvTimestamp })  rinfo gains localAddress and
 //                               interfaceIndex / timestamp (lib/receive-extras.js)

@@ -96,7 +96,7 @@ function makeSendMany(internals) {
   };
 }
 
-// destinationError(socket, ip, address, port): lib/socket.js's checks of a resolved destination.
+// destinationError(socket, ip, address, port): lib/socket-send.js's checks of a resolved destination.
 function resolveAndQueue(socket, state, entries, connected, destinationError, callback) {
   if (state.handle === null) return;
   if (entries.length === 0) {
