@@ -19,6 +19,13 @@ const { sleep } = require('./procs');
 const { M, metric, withChildren, subjectChild, windowSec, ratio, latencyValues, latencyMetrics } = require('./cell-kit');
 const { serverCell, workersCell, echoFloorRun } = require('./scenarios-server');
 
+// The module's echo server in a child of its own (scenarios 4 and 7), once it listens.
+async function startEchoServer(ctx, subject, track, budget) {
+  const srv = track(subjectChild(ctx, subject, 'echo-server', {}, ctx.cpus.subject, budget));
+  const { ports } = await srv.wait('ready', 10000);
+  return { srv, ports };
+}
+
 const GROUPS = {
   1: 'send throughput, one JS loop',
   2: 'receive under flood',
@@ -172,8 +179,7 @@ function echoCell({ size }) {
       const { warmupMs, windowMs } = ctx.opts;
       const budget = warmupMs + windowMs + 15000;
       return withChildren(async (track) => {
-        const srv = track(subjectChild(ctx, subject, 'echo-server', {}, ctx.cpus.subject, budget));
-        const { ports } = await srv.wait('ready', 10000);
+        const { srv, ports } = await startEchoServer(ctx, subject, track, budget);
         const ping = track(ctx.lg.ping({ port: ports[0], size, warmupMs, windowMs, cpu: ctx.cpus.load, timeoutMs: budget }));
         const d = await ping.wait('done', budget);
         await srv.stop();
@@ -257,8 +263,7 @@ function e2eEchoCell({ size }) {
       const { warmupMs, windowMs } = ctx.opts;
       const budget = warmupMs + windowMs + 15000;
       return withChildren(async (track) => {
-        const srv = track(subjectChild(ctx, subject, 'echo-server', {}, ctx.cpus.subject, budget));
-        const { ports } = await srv.wait('ready', 10000);
+        const { srv, ports } = await startEchoServer(ctx, subject, track, budget);
         const cl = track(subjectChild(ctx, subject, 'echo-client',
           { port: ports[0], size, warmupMs, windowMs }, ctx.cpus.load, budget));
         const d = await cl.wait('done', budget);
