@@ -13,7 +13,7 @@
 //! socket's reader lock and appends to its mailbox, and delivery always drains the mailbox first,
 //! so the kernel's order is kept across every hand-over.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -78,9 +78,6 @@ pub struct Handover {
     /// Reactor thread only: checks in a row that found the queue empty, and checks left to skip.
     quiet: AtomicU32,
     skip: AtomicU32,
-    /// JS thread only: the reads came back in a delivery of the async handle, which may have used
-    /// this loop iteration's budget for the socket already; its watch skips one firing.
-    returned: AtomicBool,
     /// JS thread only: the loop iteration of the last delivery, and the events it has had in it.
     /// The socket's watch and (after a takeover) the async handle may both deliver in one poll
     /// phase; together they stay within one STEPS_PER_CALLBACK.
@@ -106,7 +103,6 @@ impl Handover {
             seen: AtomicU64::new(0),
             quiet: AtomicU32::new(0),
             skip: AtomicU32::new(0),
-            returned: AtomicBool::new(false),
             steps_iteration: AtomicU64::new(0),
             steps_used: AtomicU64::new(0),
         }
@@ -188,17 +184,7 @@ impl Handover {
 
     /// The JS thread takes the reads back; returns whether it did (false: it had them already).
     pub fn give_back(&self) -> bool {
-        let given = self.owner.compare_exchange(OWNER_REACTOR, OWNER_JS, Ordering::AcqRel, Ordering::Relaxed).is_ok();
-        if given {
-            self.returned.store(true, Ordering::Relaxed);
-        }
-        given
-    }
-
-    /// Whether the JS thread's watch should serve the socket now: it reads it, and the reads did
-    /// not just come back (see `returned`; the skipped firing comes again, level-triggered).
-    pub fn js_may_serve(&self) -> bool {
-        self.js_reads() && !self.returned.swap(false, Ordering::Relaxed)
+        self.owner.compare_exchange(OWNER_REACTOR, OWNER_JS, Ordering::AcqRel, Ordering::Relaxed).is_ok()
     }
 }
 

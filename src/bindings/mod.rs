@@ -53,6 +53,9 @@ pub struct SocketBox {
     driver: Driver,
     /// The handover driver's libuv watch on the fd is running (bindings/watch.rs).
     watching: Cell<bool>,
+    /// The port `connect` connected the socket to (its sends' destination; see
+    /// `Watches::note_send_to`), while connected through `connect`.
+    peer_port: Cell<Option<u16>>,
     wants_ref: Cell<bool>,
     bound: Cell<bool>,
     /// Whether this socket currently counts among the loop's holders.
@@ -197,6 +200,7 @@ fn create(mut cx: FunctionContext) -> JsResult<JsBox<SocketBox>> {
         js_loop,
         driver,
         watching: Cell::new(false),
+        peer_port: Cell::new(None),
         wants_ref: Cell::new(true),
         bound: Cell::new(false),
         holding: Cell::new(false),
@@ -282,6 +286,7 @@ fn connect(mut cx: FunctionContext) -> JsResult<JsNumber> {
         .and_then(|addr| socket.core.with_socket(|s, _| socket::connect(s, addr)));
     if connected.is_ok() {
         socket.core.set_connected(true);
+        socket.peer_port.set(Some(port));
     }
     int_result(&mut cx, error::status(connected))
 }
@@ -291,6 +296,7 @@ fn disconnect(mut cx: FunctionContext) -> JsResult<JsNumber> {
     let disconnected = socket.core.with_socket(|s, _| socket::disconnect(s));
     if disconnected.is_ok() {
         socket.core.set_connected(false);
+        socket.peer_port.set(None);
     }
     int_result(&mut cx, error::status(disconnected))
 }

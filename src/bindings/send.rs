@@ -102,7 +102,8 @@ fn send_with<'a>(cx: &mut FunctionContext<'a>, scratch: &mut Scratch) -> JsResul
             dest: index.map(|index| &addresses[index[i] as usize]),
         });
         match index {
-            None => socket.js_loop.watches.note_send_to(None),
+            // A connected socket's destination: its peer's port where `connect` said it.
+            None => socket.js_loop.watches.note_send_to(socket.peer_port.get()),
             Some(_) => addresses.iter().for_each(|a| socket.js_loop.watches.note_send_to(a.as_socket().map(|a| a.port()))),
         }
         socket.core.send(&datagrams, &mut scratch.results)

@@ -94,7 +94,8 @@ impl Watches {
         }
     }
 
-    /// A send of this thread left for `port` (`None`: a connected socket's peer, not known here):
+    /// A send of this thread left for `port` (`None`: a connected socket's peer, not known here,
+    /// e.g. an adopted fd that came connected):
     /// if that is one of these sockets' ports, `serve` reads again after delivering, as libuv
     /// would find the datagram in the same poll phase (a loopback send arrives before it returns).
     pub fn note_send_to(&self, port: Option<u16>) {
@@ -158,10 +159,9 @@ impl Watches {
 /// to one of its own sockets. Only then does it read again in this callback; anything else that
 /// arrived meanwhile makes the fd readable for the next poll phase.
 fn serve(js_loop: &JsLoop, scope: &mut CallbackScope, core: &Arc<UdpCore>) {
-    if !core.handover.as_ref().is_some_and(|handover| handover.js_may_serve()) {
-        // The reactor reads it meanwhile and delivers through the async handle, or did until that
-        // delivery (this loop iteration) gave the reads back: one delivery path per socket per
-        // iteration, so one STEPS_PER_CALLBACK budget.
+    if !core.handover.as_ref().is_some_and(|handover| handover.js_reads()) {
+        // The reactor reads it meanwhile and delivers through the async handle. (Both may deliver
+        // in one loop iteration around a hand-back; they share its budget, `Handover::steps_left`.)
         return;
     }
     let watches = &js_loop.watches;
