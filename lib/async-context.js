@@ -8,13 +8,14 @@
 // them: in the ticks and lookups the socket's code schedules (lib/socket*.js, lib/lookup.js).
 //
 // Why the receive events enter the socket's context from JS (lib/socket.js's dispatch) rather
-// than through the native callback scope each datagram already gets: a Node-API async context
-// (napi_async_init) carries async_hooks ids, but where AsyncLocalStorage rides on
-// AsyncContextFrame (Node 24 on, unless --no-async-context-frame) a callback scope opened with it
-// does not restore the frame of the moment it was made, so the store would be lost. Seen on
-// Node 24.22 and 26.12: the thread's shared native context, made inside als.run(), gave 'message'
-// an empty store by default and that run's store with --no-async-context-frame.
-// runInAsyncScope costs about 50 ns a datagram here (Node 20-26, a store in use).
+// than through a native callback scope: a Node-API async context (napi_async_init) carries
+// async_hooks ids, but where AsyncLocalStorage rides on AsyncContextFrame (Node 24 on, unless
+// --no-async-context-frame) a callback scope opened with it does not restore the frame of the
+// moment it was made, so the store would be lost. Seen on Node 24.22 and 26.12: the thread's
+// shared native context, made inside als.run(), gave 'message' an empty store by default and that
+// run's store with --no-async-context-frame. The native side calls dispatch with no callback
+// scope open, so this is the only async context on the stack (why: src/host.rs, LoopCallback);
+// runInAsyncScope then costs about 50 ns a datagram (Node 20-26, a store in use).
 //
 // What we cannot reproduce with the public API: the builtin schedules its connect, close and send
 // callbacks with the socket as the tick's default trigger (an internal of Node's), so inside them

@@ -72,8 +72,8 @@
 //   KIND_SEND_DONE: dispatch(id, KIND_SEND_DONE, results: Int32Array) bytes or -errno, in send order.
 //   KIND_RECV_STEP: dispatch(id, KIND_RECV_STEP) -> more: emit the next event of the socket's
 //                   receive backlog. KIND_RECV also returns `more` after emitting the batch's first
-//                   event. The native side calls once per event, each in a callback scope of its
-//                   own (nextTicks and microtasks run in between, as after each builtin recv).
+//                   event. The native side calls once per event and runs the nextTicks and
+//                   microtasks each call queued before the next (as after each builtin recv).
 //
 // Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, KIND_RECV_STEP = 3,
 // RECV_ERROR_PEER = 0xFFFFFFFF,

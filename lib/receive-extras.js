@@ -51,7 +51,7 @@ function stepBatchExtras(socket, state, batch) {
       continue;
     }
     const entry = run[batch.runPos++];
-    // No listener: nothing would run, so no callback scope is needed (see lib/receive.js).
+    // No listener: nothing would run, so no call of its own is needed (see lib/receive.js).
     if (socket.listenerCount('message') === 0) continue;
     socket.emit('message', entry.msg, entry.rinfo);
     return true;

@@ -7,7 +7,7 @@
 // into the batch and a fresh rinfo { address, family, port, size }, in the builtin's key order.
 //
 // One event per call: the native side calls in once per event (KIND_RECV with a new batch, then
-// KIND_RECV_STEP), each in a callback scope of its own, so the nextTicks and microtasks that a
+// KIND_RECV_STEP), and runs the nextTicks and microtasks of each call before the next, so those a
 // listener queues run before the next datagram's 'message', as with the builtin's one recv
 // callback per datagram. Each call returns whether more events wait. Progress is recorded before
 // each emit, so a listener that throws (the native side reports it as uncaught) never sees the
@@ -114,7 +114,7 @@ function stepBatch(socket, state, batch) {
     }
     const p = takeDatagram(state, batch);
     if (p < 0) continue;
-    // With no 'message' listener the emit would run no code, so it needs no callback scope of its
+    // With no 'message' listener the emit would run no code, so it needs no nextTick run of its
     // own either: go on to the next datagram in this step (a 'messages'-only consumer, or a
     // socket that only sends, pays per batch, not per datagram).
     if (socket.listenerCount('message') === 0) continue;

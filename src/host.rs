@@ -162,7 +162,7 @@ pub unsafe fn array_length(env: NapiEnv, array: NapiValue) -> Option<u32> {
 }
 
 /// What a loop handle calls on the JS thread when it fires, inside fresh scopes.
-pub type OnFire = Box<dyn FnMut(&mut CallbackScope)>;
+pub type OnFire = Box<dyn FnMut(&mut LoopCallback)>;
 
 /// What a check handle runs every loop iteration, after the poll phase. It runs no JS (no scope
 /// is opened for it), so it must not call into JS.
@@ -388,53 +388,41 @@ unsafe fn async_context(host: &Host, env: NapiEnv) -> Option<*mut c_void> {
     ok.then_some(context)
 }
 
-/// Proof that the code runs inside a handle scope and a callback scope of `env`. When a callback
-/// scope closes at the top of the stack, Node runs the nextTick queue and then the microtasks,
-/// exactly as after each builtin I/O callback (node:dgram makes one per datagram).
-pub struct CallbackScope {
+/// Proof that the code runs in one of our libuv callbacks on `env`'s thread, inside a handle
+/// scope, with no callback scope of ours open.
+///
+/// Each call into JS runs outside any callback scope, and `after_js_call` then opens and closes an
+/// empty one: closing a callback scope at the top of the stack is what makes Node run the nextTick
+/// queue and then the microtasks, exactly as after each builtin I/O callback (node:dgram makes one
+/// per datagram). Why no callback scope around the call itself: the receive events enter the
+/// socket's async context from JS (lib/async-context.js, `runInAsyncScope`). Nested inside a native
+/// callback scope, that JS push lands one level above the native one and its pop leaves the JS
+/// list of execution resources one entry longer than the native stack, so every native pop then
+/// shrinks that list through a generic V8 property write, and the next push grows it again (17%
+/// of a flooded receiver's CPU in `perf record`, most of it `node::AsyncHooks::pop_async_context`).
+/// At the top of the stack the JS push and pop are all there is.
+pub struct LoopCallback {
     pub env: NapiEnv,
     resource: NapiValue,
     async_context: *mut c_void,
-    scope: *mut c_void,
 }
 
-impl CallbackScope {
-    /// Closes the callback scope (running nextTicks and microtasks) and opens a new one: the
-    /// boundary between two datagrams, as between two of the builtin's recv callbacks.
-    pub fn boundary(&mut self) {
-        self.end();
-        self.reopen();
-    }
-
-    /// Closes the callback scope (running nextTicks and microtasks), leaving none open until
-    /// `reopen`: for a caller that decides only afterwards whether it runs more JS.
-    pub fn end(&mut self) {
-        let Some(host) = host() else { return };
-        if self.scope.is_null() {
-            return;
-        }
-        // SAFETY: on the JS thread, inside the handle scope opened by `fire`; `scope` is the
-        // callback scope this struct opened last, not yet closed.
-        unsafe {
-            (host.napi_close_callback_scope)(self.env, self.scope);
-        }
-        self.scope = ptr::null_mut();
+impl LoopCallback {
+    /// After a call into JS: reports an exception it left pending (see
+    /// `report_pending_exception`), then runs the nextTicks and microtasks it queued.
+    pub fn after_js_call(&self) {
         self.report_pending_exception();
-    }
-
-    /// Opens a new callback scope after `end` (a no-op while one is open).
-    pub fn reopen(&mut self) {
         let Some(host) = host() else { return };
-        if !self.scope.is_null() {
-            return;
-        }
         let mut scope = ptr::null_mut();
         // SAFETY: on the JS thread, inside the handle scope opened by `fire`, with no callback
-        // scope of ours open; `resource` and `async_context` are the ones `fire` opened with.
-        let opened = unsafe { (host.napi_open_callback_scope)(self.env, self.resource, self.async_context, &mut scope) };
-        if opened == NAPI_OK {
-            self.scope = scope;
+        // scope of ours open; `resource` and `async_context` are the ones `fire` was given.
+        unsafe {
+            if (host.napi_open_callback_scope)(self.env, self.resource, self.async_context, &mut scope) == NAPI_OK {
+                (host.napi_close_callback_scope)(self.env, scope);
+            }
         }
+        // A tick or microtask that threw is reported as uncaught the same way.
+        self.report_pending_exception();
     }
 
     /// Hands an exception the JS code left pending to Node as uncaught (the 'uncaughtException'
@@ -492,7 +480,7 @@ unsafe extern "C" fn on_task(handle: *mut c_void) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task));
 }
 
-/// Runs a handle's `on_fire` inside a handle scope and a callback scope of its env.
+/// Runs a handle's `on_fire` inside a handle scope of its env (see `LoopCallback`).
 ///
 /// # Safety
 /// On the handle's loop thread, from a libuv callback (no JS on the stack), with `handle` one of
@@ -510,18 +498,11 @@ unsafe fn fire(handle: *mut c_void) {
         return;
     }
     let mut resource = ptr::null_mut();
-    let mut callback_scope = ptr::null_mut();
-    let scoped = (host.napi_create_object)(env, &mut resource) == NAPI_OK
-        && (host.napi_open_callback_scope)(env, resource, state.async_context, &mut callback_scope) == NAPI_OK;
-    if scoped {
-        let mut scope = CallbackScope { env, resource, async_context: state.async_context, scope: callback_scope };
+    if (host.napi_create_object)(env, &mut resource) == NAPI_OK {
+        let mut scope = LoopCallback { env, resource, async_context: state.async_context };
         // A panic must not unwind into libuv: it costs this callback only.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (state.on_fire)(&mut scope)));
         scope.report_pending_exception();
-        if !scope.scope.is_null() {
-            (host.napi_close_callback_scope)(env, scope.scope);
-            scope.report_pending_exception();
-        }
     }
     (host.napi_close_handle_scope)(env, handle_scope);
 }

@@ -3,10 +3,10 @@
 //! Each JS thread has one `JsLoop`: a libuv async handle that the reactor thread fires when a
 //! thread-driver socket has mail (or a handover socket it took over), (once an inline socket
 //! exists) the inline reactor with the libuv poll handle that turns it, and a libuv poll handle
-//! per handover-driver socket, on the socket's own fd, whose callback reads it and delivers. Either way delivery runs from a top-level libuv callback, so
-//! this module owns the callback scopes and gives every datagram its own, as node:dgram does with
-//! one MakeCallback per datagram: the nextTicks and microtasks a 'message' listener queues run
-//! before the next datagram's 'message'.
+//! per handover-driver socket, on the socket's own fd, whose callback reads it and delivers.
+//! Either way delivery runs from a top-level libuv callback, and after each call into JS the
+//! nextTicks and microtasks it queued run (`LoopCallback::after_js_call`), as node:dgram's one
+//! MakeCallback per datagram does: they run before the next datagram's 'message'.
 //!
 //! JS steps through a batch one event at a time (dispatch returns whether more wait), and each
 //! socket gets STEPS_PER_CALLBACK steps per callback before the rest of the loop runs.
@@ -25,7 +25,7 @@ use super::pool::ReceivePool;
 use super::watch::Watches;
 use crate::addr;
 use crate::batch::{RecvArena, RECV_BATCH};
-use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, OnFire, WakeSender};
+use crate::host::{LoopCallback, LoopHandle, LoopHandleKind, NapiEnv, OnFire, WakeSender};
 use crate::moderation::{Moderation, PauseTimer, MODERATION_PAUSE};
 use crate::reactor::{self, Mail, Notify, Reactor, Turner, UdpCore, RECV_ERROR_PEER};
 use crate::sync::lock;
@@ -133,7 +133,7 @@ fn this_thread() -> Option<Rc<JsLoop>> {
 
 /// A loop handle's callback: `f` on this thread's loop (looked up when it fires, so the handle
 /// holds no reference to it).
-fn on_this_loop(f: fn(&JsLoop, &mut CallbackScope)) -> OnFire {
+fn on_this_loop(f: fn(&JsLoop, &mut LoopCallback)) -> OnFire {
     Box::new(move |scope| with_this_loop(|js_loop| f(js_loop, scope)))
 }
 
@@ -260,7 +260,7 @@ impl JsLoop {
 
     /// The inline reactor's epoll fd is readable: one turn without waiting, then delivery, then
     /// the rereads libuv would do in the same poll phase (see `Reactor::reread`).
-    fn turn_inline(&self, scope: &mut CallbackScope) {
+    fn turn_inline(&self, scope: &mut LoopCallback) {
         let inline = self.inline.borrow();
         let Some(inline) = inline.as_ref() else { return };
         let Ok(mut turner) = inline.turner.try_borrow_mut() else { return };
@@ -270,9 +270,8 @@ impl JsLoop {
         // receive error included even when it read no datagram.
         let mut delivered = self.deliver_ready(scope);
         while delivered {
-            // The last datagram's nextTicks run first (its send, say), as after each of libuv's
+            // The last datagram's nextTicks have run (its send, say), as after each of libuv's
             // recv callbacks, before the next read.
-            scope.boundary();
             let read = inline.reactor.reread(&mut turner);
             messages += read;
             delivered = self.deliver_ready(scope) && read > 0;
@@ -302,7 +301,7 @@ impl JsLoop {
 
     /// The pause timer expired: watch the reactor again and turn it now (what arrived meanwhile
     /// is waiting).
-    fn end_pause(&self, scope: &mut CallbackScope) {
+    fn end_pause(&self, scope: &mut LoopCallback) {
         {
             let inline = self.inline.borrow();
             let Some(inline) = inline.as_ref() else { return };
@@ -326,23 +325,22 @@ impl JsLoop {
     /// Delivers to every socket that was ready when the callback began; a socket that used up
     /// its steps goes to the back of the list and the async handle fires again next iteration.
     /// Returns whether anything was ready.
-    pub(super) fn deliver_ready(&self, scope: &mut CallbackScope) -> bool {
+    pub(super) fn deliver_ready(&self, scope: &mut LoopCallback) -> bool {
         let mut ready = self.taken.take();
         std::mem::swap(&mut ready, &mut *lock(&self.ready));
         if ready.is_empty() {
             *self.taken.borrow_mut() = ready;
             return false;
         }
-        // SAFETY: on the JS thread inside the handle and callback scopes `scope` stands for; the
+        // SAFETY: on the JS thread inside the handle scope `scope` stands for; the
         // Cx lives only for this call.
         let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
         let Some(dispatch) = DISPATCH.get(&mut cx).map(|root| root.to_inner(&mut cx)) else { return true };
-        let mut first = true;
         let Ok(mut pool) = self.pool.try_borrow_mut() else { return true };
         for (core, spare) in ready.drain(..) {
             let id = cx.number(core.id as f64).upcast();
             let call = Call { dispatch, id };
-            if let Budget::Exhausted = deliver(&mut cx, scope, &mut first, call, &core, &spare, &mut pool) {
+            if let Budget::Exhausted = deliver(&mut cx, scope, call, &core, &spare, &mut pool) {
                 lock(&self.ready).push_back((core, spare));
                 self.sender.wake();
             }
@@ -384,11 +382,11 @@ enum Budget {
     Exhausted,
 }
 
-/// Steps a socket's receive backlog and drains its mailbox, one event per callback scope.
+/// Steps a socket's receive backlog and drains its mailbox, one event per call into JS, each
+/// followed by the nextTicks and microtasks it queued.
 fn deliver<'a>(
     cx: &mut Cx<'a>,
-    scope: &mut CallbackScope,
-    first: &mut bool,
+    scope: &mut LoopCallback,
     call: Call<'a>,
     core: &Arc<UdpCore>,
     spare: &Spare,
@@ -414,7 +412,6 @@ fn deliver<'a>(
             return Budget::Exhausted;
         }
         if core.has_js_backlog() {
-            next_scope(scope, first);
             let more = call.run(cx, scope, &[call.id, step_kind]);
             core.set_js_backlog(more);
             steps += 1;
@@ -431,13 +428,11 @@ fn deliver<'a>(
         }
         core.resolve_error_check(&mut mail);
         if !mail.send_results.is_empty() {
-            next_scope(scope, first);
             let args = send_done_arguments(cx, call.id, &mail);
             call.run_with(cx, scope, args);
         }
         if !mail.meta.is_empty() && !core.is_closed() {
             core.stats.count_batch();
-            next_scope(scope, first);
             let more = match single_datagram(&mail) {
                 Some((payload, peer)) => {
                     let args = one_arguments(cx, call.id, payload, peer, pool);
@@ -453,14 +448,6 @@ fn deliver<'a>(
         }
         mail.clear();
         *lock(spare) = mail;
-    }
-}
-
-/// The first event of a callback runs in the scope `fire` opened; each later one gets a new
-/// scope, so the previous event's nextTicks and microtasks run in between.
-fn next_scope(scope: &mut CallbackScope, first: &mut bool) {
-    if !std::mem::replace(first, false) {
-        scope.boundary();
     }
 }
 
@@ -550,24 +537,24 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    /// Calls dispatch(...args) and returns whether JS says more of the socket's receive backlog
-    /// waits. A throw goes to Node as uncaught with the thrown value itself, as a throw in a
-    /// builtin 'message' listener does; JS advanced past that event first, so delivery goes on
-    /// (the next step says whether anything is left).
-    fn run(self, cx: &mut Cx<'a>, scope: &CallbackScope, args: &[Handle<'a, JsValue>]) -> bool {
+    /// Calls dispatch(...args), then runs the nextTicks and microtasks it queued, and returns
+    /// whether JS says more of the socket's receive backlog waits. A throw goes to Node as
+    /// uncaught with the thrown value itself, as a throw in a builtin 'message' listener does; JS
+    /// advanced past that event first, so delivery goes on (the next step says whether anything
+    /// is left).
+    fn run(self, cx: &mut Cx<'a>, scope: &LoopCallback, args: &[Handle<'a, JsValue>]) -> bool {
         let undefined = cx.undefined();
-        match self.dispatch.call(cx, undefined, args) {
+        let more = match self.dispatch.call(cx, undefined, args) {
             Ok(more) => more.downcast::<JsBoolean, _>(cx).map(|b| b.value(cx)).unwrap_or(false),
-            Err(_) => {
-                scope.report_pending_exception();
-                true
-            }
-        }
+            Err(_) => true,
+        };
+        scope.after_js_call();
+        more
     }
 
     /// `run` with arguments that could not be built (a JS exception, e.g. out of memory) reported
     /// as uncaught too.
-    fn run_with(self, cx: &mut Cx<'a>, scope: &CallbackScope, args: NeonResult<impl AsRef<[Handle<'a, JsValue>]>>) -> bool {
+    fn run_with(self, cx: &mut Cx<'a>, scope: &LoopCallback, args: NeonResult<impl AsRef<[Handle<'a, JsValue>]>>) -> bool {
         match args {
             Ok(args) => self.run(cx, scope, args.as_ref()),
             Err(_) => {

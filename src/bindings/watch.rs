@@ -14,7 +14,7 @@ use std::sync::{Arc, Weak};
 use super::delivery::{with_this_loop, JsLoop, LIBUV_READS_PER_EVENT};
 use crate::batch::RecvArena;
 use crate::handover::LoopState;
-use crate::host::{CallbackScope, LoopHandle, LoopHandleKind, NapiEnv, OnFire};
+use crate::host::{LoopCallback, LoopHandle, LoopHandleKind, NapiEnv, OnFire};
 use crate::moderation::{Moderation, PauseTimer, MODERATION_PAUSE};
 use crate::reactor::UdpCore;
 
@@ -153,12 +153,12 @@ impl Watches {
 }
 
 /// A handover socket's fd is readable: reads up to libuv's 32 datagrams and delivers them, each
-/// in its own callback scope, as libuv's recv callbacks for the builtin. libuv then reads again
+/// followed by its own nextTicks, as libuv's recv callbacks for the builtin. libuv then reads again
 /// until the queue is empty; here a read that returned fewer than it asked for already says the
 /// queue was empty, so the only datagrams that can be new are those this thread's listeners sent
 /// to one of its own sockets. Only then does it read again in this callback; anything else that
 /// arrived meanwhile makes the fd readable for the next poll phase.
-fn serve(js_loop: &JsLoop, scope: &mut CallbackScope, core: &Arc<UdpCore>) {
+fn serve(js_loop: &JsLoop, scope: &mut LoopCallback, core: &Arc<UdpCore>) {
     if !core.handover.as_ref().is_some_and(|handover| handover.js_reads()) {
         // The reactor reads it meanwhile and delivers through the async handle. (Both may deliver
         // in one loop iteration around a hand-back; they share its budget, `Handover::steps_left`.)
@@ -173,13 +173,11 @@ fn serve(js_loop: &JsLoop, scope: &mut CallbackScope, core: &Arc<UdpCore>) {
     // Each pass delivers what the last read posted, a receive error without datagrams included
     // (a pass that finds nothing ready ends the loop).
     while js_loop.deliver_ready(scope) && total < limit && !core.is_closed() {
-        // The last datagram's nextTicks run first (its send, say), as after each of libuv's recv
+        // The last datagram's nextTicks have run (its send, say), as after each of libuv's recv
         // callbacks, before the next read.
-        scope.end();
         if !watches.sent_to_own_port.replace(false) {
             break;
         }
-        scope.reopen();
         total += core.read_on_js_thread(arena, limit - total);
     }
     if !core.is_closed() && watches.moderate(core.id, total, total >= limit) {
@@ -194,18 +192,15 @@ fn serve(js_loop: &JsLoop, scope: &mut CallbackScope, core: &Arc<UdpCore>) {
 
 /// The pause timer expired: every paused socket is watched again and served now (what arrived
 /// meanwhile is waiting).
-fn end_pause(js_loop: &JsLoop, scope: &mut CallbackScope) {
+fn end_pause(js_loop: &JsLoop, scope: &mut LoopCallback) {
     let watches = &js_loop.watches;
     if let Some(clock) = watches.pause.borrow().as_ref() {
         clock.timer.clear();
         clock.armed.set(false);
     }
     let paused = watches.paused.take();
-    for (i, id) in paused.into_iter().enumerate() {
+    for id in paused {
         let Some(core) = watches.resume(id) else { continue };
-        if i > 0 {
-            scope.boundary();
-        }
         serve(js_loop, scope, &core);
     }
 }
