@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How often the reactor thread looks at sockets that had traffic lately: a stalled JS thread is
-/// seen one to two intervals after its last service, once the queue has filled to 1/8. At 50k
-/// datagrams/s the default 212 KiB receive queue holds ~256 small datagrams, ~5 ms: two 1 ms
-/// intervals stay well inside it.
+/// The shortest interval between two looks at sockets that had traffic lately: a stalled JS
+/// thread is seen one to two intervals after its last service, once the queue has filled to 1/8.
+/// At 50k datagrams/s the default 212 KiB receive queue holds ~256 small datagrams, ~5 ms: two
+/// 1 ms intervals stay well inside it. Slower traffic is looked at less often (`FillPace`).
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(1);
 /// How often it looks while no watched socket had traffic: a burst that starts while the JS
 /// thread is already stalled waits up to this long (plus CHECK_INTERVAL) before the reactor
@@ -83,6 +83,8 @@ pub struct Handover {
     /// phase; together they stay within one STEPS_PER_CALLBACK.
     steps_iteration: AtomicU64,
     steps_used: AtomicU64,
+    /// Reactor thread only: how fast the kernel queue would fill if the JS thread stopped.
+    pace: FillPace,
 }
 
 /// What a check found.
@@ -105,6 +107,7 @@ impl Handover {
             skip: AtomicU32::new(0),
             steps_iteration: AtomicU64::new(0),
             steps_used: AtomicU64::new(0),
+            pace: FillPace::default(),
         }
     }
 
@@ -160,6 +163,7 @@ impl Handover {
             }
         }
         let (held, capacity) = queue();
+        self.pace.capacity.store(capacity, Ordering::Relaxed);
         if held == 0 {
             if !recent {
                 let looks = quiet - RECENT_CHECKS;
@@ -177,6 +181,14 @@ impl Handover {
         Verdict::Keep { active: true }
     }
 
+    /// On the reactor thread, after a check that kept an active socket with its JS thread: how
+    /// soon it must be looked at again (see `FillPace`). `received` and `bytes` are the socket's
+    /// counters of datagrams and bytes read so far, `elapsed` the time since the last check.
+    pub fn next_check_within(&self, received: u64, bytes: u64, elapsed: Duration) -> Duration {
+        let serviced = self.js_serviced.load(Ordering::Relaxed);
+        self.pace.next_check_within(received, bytes, elapsed, serviced)
+    }
+
     /// The reactor thread takes the reads over.
     pub fn take_over(&self) {
         self.owner.store(OWNER_REACTOR, Ordering::Release);
@@ -188,14 +200,68 @@ impl Handover {
     }
 }
 
+/// Kernel memory a datagram is assumed to take beyond twice its payload (its skb's truesize):
+/// the default 212 KiB buffer holds ~256 datagrams of 64 bytes on loopback, ~830 bytes each.
+const DATAGRAM_OVERHEAD: u64 = 832;
+/// The receive buffer assumed until a check has read the socket's own (Linux's default).
+const DEFAULT_RCVBUF: u32 = 212_992;
+
+/// How soon an active socket must be looked at again. A socket whose JS thread stalls is taken
+/// over at the second check after its last service, at the latest the third if the queue was
+/// still below the takeover fill at the second; so checks come at a fifth of the time its traffic
+/// would take to fill the receive buffer: 1 ms (CHECK_INTERVAL) at 50k small datagrams/s and
+/// above, ~4.4 ms at 10k/s, IDLE_CHECK_INTERVAL below ~2k/s. The fill rate is measured from what
+/// the JS thread read between two checks where its watch fired, and decays by a quarter per such
+/// check at most, so it stays up while the thread is stalled (and reads nothing). The price: a
+/// socket whose traffic jumps from slow to fast at the moment its JS thread stalls is taken over
+/// up to that much later, as a burst on a quiet socket is.
+#[derive(Default)]
+struct FillPace {
+    /// The socket's `received` / `bytes` counters and its watch's firings at the last estimate.
+    received: AtomicU64,
+    bytes: AtomicU64,
+    serviced: AtomicU64,
+    /// Estimated kernel memory per second the traffic takes (bytes/s).
+    fill_per_second: AtomicU64,
+    /// The receive buffer's size as the last look at the queue saw it; 0 until then.
+    capacity: AtomicU32,
+}
+
+impl FillPace {
+    fn next_check_within(&self, received: u64, bytes: u64, elapsed: Duration, serviced: u64) -> Duration {
+        let new_datagrams = received.saturating_sub(self.received.swap(received, Ordering::Relaxed));
+        let new_bytes = bytes.saturating_sub(self.bytes.swap(bytes, Ordering::Relaxed));
+        let was_serviced = self.serviced.swap(serviced, Ordering::Relaxed) != serviced;
+        let mut fill = self.fill_per_second.load(Ordering::Relaxed);
+        let micros = elapsed.as_micros().max(1) as u64;
+        if was_serviced {
+            let taken = new_datagrams.saturating_mul(DATAGRAM_OVERHEAD).saturating_add(new_bytes.saturating_mul(2));
+            let measured = taken.saturating_mul(1_000_000) / micros;
+            fill = measured.max(fill - fill / 4);
+            self.fill_per_second.store(fill, Ordering::Relaxed);
+        }
+        if fill == 0 {
+            return IDLE_CHECK_INTERVAL;
+        }
+        let capacity = match self.capacity.load(Ordering::Relaxed) {
+            0 => DEFAULT_RCVBUF,
+            known => known,
+        };
+        let fill_time = Duration::from_micros(u64::from(capacity).saturating_mul(1_000_000) / fill);
+        (fill_time / 5).clamp(CHECK_INTERVAL, IDLE_CHECK_INTERVAL)
+    }
+}
+
 /// When the reactor thread checks its watched sockets next.
 pub struct CheckClock {
+    last: Instant,
     next: Instant,
 }
 
 impl Default for CheckClock {
     fn default() -> CheckClock {
-        CheckClock { next: Instant::now() + IDLE_CHECK_INTERVAL }
+        let now = Instant::now();
+        CheckClock { last: now, next: now + IDLE_CHECK_INTERVAL }
     }
 }
 
@@ -209,10 +275,16 @@ impl CheckClock {
         now >= self.next
     }
 
-    /// After a check at `now`: the next one in CHECK_INTERVAL if any socket was active, else in
-    /// IDLE_CHECK_INTERVAL.
-    pub fn checked(&mut self, now: Instant, any_active: bool) {
-        self.next = now + if any_active { CHECK_INTERVAL } else { IDLE_CHECK_INTERVAL };
+    /// Time since the last check.
+    pub fn elapsed(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.last)
+    }
+
+    /// After a check at `now`: the next one `within` that long (the soonest any active socket
+    /// needs), or in IDLE_CHECK_INTERVAL when none was active.
+    pub fn checked(&mut self, now: Instant, within: Option<Duration>) {
+        self.last = now;
+        self.next = now + within.unwrap_or(IDLE_CHECK_INTERVAL);
     }
 }
 
@@ -314,13 +386,74 @@ mod tests {
     #[test]
     fn the_clock_checks_often_only_while_traffic_flows() {
         let start = Instant::now();
-        let mut clock = CheckClock { next: start };
+        let mut clock = CheckClock { last: start, next: start };
         assert!(clock.is_due(start));
-        clock.checked(start, true);
+        clock.checked(start, Some(CHECK_INTERVAL));
         assert_eq!(clock.timeout(start), CHECK_INTERVAL);
-        clock.checked(start, false);
+        clock.checked(start, None);
         assert_eq!(clock.timeout(start), IDLE_CHECK_INTERVAL);
         assert!(!clock.is_due(start));
         assert!(clock.is_due(start + IDLE_CHECK_INTERVAL));
+        assert_eq!(clock.elapsed(start + CHECK_INTERVAL), CHECK_INTERVAL);
+    }
+
+    /// A socket receiving `rate` datagrams/s of `size` bytes, its watch firing before every check
+    /// (`interval` apart): the interval its pace asks for after a few checks.
+    fn paced(handover: &Handover, rate: u64, size: u64, interval: Duration) -> Duration {
+        let per_check = rate * interval.as_micros() as u64 / 1_000_000;
+        let mut within = Duration::ZERO;
+        for _ in 0..4 {
+            handover.note_js_service();
+            let received = handover.pace.received.load(Ordering::Relaxed) + per_check;
+            within = handover.next_check_within(received, received * size, interval);
+        }
+        within
+    }
+
+    #[test]
+    fn checks_come_at_a_quarter_of_the_time_the_traffic_would_take_to_fill_the_buffer() {
+        let ms = Duration::from_millis;
+        assert_eq!(paced(&socket(), 100_000, 64, ms(1)), CHECK_INTERVAL, "fast traffic: the shortest interval");
+        assert_eq!(paced(&socket(), 50_000, 64, ms(1)), CHECK_INTERVAL);
+        let at_10k = paced(&socket(), 10_000, 64, ms(1));
+        assert!(at_10k >= ms(4) && at_10k <= ms(5), "10k/s: ~4.4 ms, got {at_10k:?}");
+        let at_10k_large = paced(&socket(), 10_000, 1400, ms(1));
+        assert!(at_10k_large < ms(2), "large datagrams fill the buffer sooner, got {at_10k_large:?}");
+        assert_eq!(paced(&socket(), 1_000, 64, ms(10)), IDLE_CHECK_INTERVAL, "slow traffic: the idle interval");
+    }
+
+    #[test]
+    fn a_smaller_receive_buffer_seen_at_a_look_shortens_the_interval() {
+        let handover = socket();
+        let before = paced(&handover, 10_000, 64, Duration::from_millis(1));
+        // A look at the queue (the watch did not fire since the last check) reads the socket's
+        // buffer size.
+        assert_eq!(handover.check(|| panic!("serviced: not asked")), Verdict::Keep { active: true });
+        assert_eq!(handover.check(|| (0, DEFAULT_RCVBUF / 4)), Verdict::Keep { active: true });
+        let after = paced(&handover, 10_000, 64, Duration::from_millis(1));
+        assert!(after < before, "{after:?} vs {before:?}");
+    }
+
+    #[test]
+    fn the_pace_stays_up_while_the_js_thread_reads_nothing() {
+        let handover = socket();
+        let fast = paced(&handover, 50_000, 64, Duration::from_millis(1));
+        let received = handover.pace.received.load(Ordering::Relaxed);
+        let bytes = handover.pace.bytes.load(Ordering::Relaxed);
+        let no_traffic = || handover.next_check_within(received, bytes, Duration::from_millis(1));
+        // Stalled: no service, nothing read; the pace is kept, not measured as zero.
+        for _ in 0..10 {
+            assert_eq!(no_traffic(), fast);
+        }
+        // Serviced again but the traffic stopped: it slows down by a quarter per check at most.
+        handover.note_js_service();
+        let first = no_traffic();
+        assert!(first > fast && first < fast * 2, "{first:?} after {fast:?}");
+        let mut within = first;
+        for _ in 0..40 {
+            handover.note_js_service();
+            within = no_traffic();
+        }
+        assert_eq!(within, IDLE_CHECK_INTERVAL);
     }
 }

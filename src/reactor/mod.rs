@@ -52,7 +52,7 @@ use self::core::{token_of, INTEREST_READ};
 use self::receive::ReadOutcome;
 use crate::batch::{self, RecvArena};
 use crate::error;
-use crate::handover::{CheckClock, Verdict};
+use crate::handover::{CheckClock, Verdict, CHECK_INTERVAL};
 use crate::moderation::{self, Moderation, MODERATION_PAUSE};
 use crate::socket;
 use crate::sync::lock;
@@ -225,20 +225,28 @@ impl Reactor {
         if !turner.checks.is_due(now) {
             return;
         }
-        let mut any_active = false;
+        let elapsed = turner.checks.elapsed(now);
+        // The soonest any active socket needs its next check (None: all quiet).
+        let mut within: Option<Duration> = None;
+        let mut soon = |d: Duration| within = Some(within.map_or(d, |w| w.min(d)));
         let mut watched = lock(&self.watched);
         watched.retain(|weak| {
             let Some(core) = weak.upgrade().filter(|core| !core.is_closed()) else { return false };
             let Some(handover) = &core.handover else { return false };
             if !handover.js_reads() {
-                any_active = true;
+                soon(CHECK_INTERVAL);
                 return true;
             }
             let queue = || core.with_socket(|sock, _| socket::receive_queue_fill(sock)).unwrap_or((0, 1));
             match handover.check(queue) {
-                Verdict::Keep { active } => any_active |= active,
+                Verdict::Keep { active: false } => {}
+                Verdict::Keep { active: true } => {
+                    let received = core.stats.received_datagrams.load(Ordering::Relaxed);
+                    let bytes = core.stats.received_bytes.load(Ordering::Relaxed);
+                    soon(handover.next_check_within(received, bytes, elapsed));
+                }
                 Verdict::TakeOver => {
-                    any_active = true;
+                    soon(CHECK_INTERVAL);
                     handover.take_over();
                     Stats::add(&core.stats.takeovers, 1);
                     let armed = lock(&core.backlog).write_armed;
@@ -248,7 +256,7 @@ impl Reactor {
             }
             true
         });
-        turner.checks.checked(now, any_active);
+        turner.checks.checked(now, within);
     }
 
     /// A handover socket's reads changed hands: the reactor adjusts what it watches.
