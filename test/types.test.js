@@ -4,6 +4,8 @@
 //   compat.ts  a turbo-dgram Socket where a dgram.Socket is expected and the reverse, and every
 //              standard call shape (createSocket, bind, connect, send overloads, events...)
 //   esm.mts    the same from an ES module: default and named imports
+//   listeners.ts  the listener methods' argument types, exactly: 'messages', and 'message' with
+//              rinfo typed by createSocket()'s receive-info options
 //   errors.ts  wrong usage, each line marked @ts-expect-error (tsc fails on any that compiles)
 //   wrong.ts   the control: unmarked wrong usage that tsc must reject, so a check that saw
 //              nothing (or saw turbo-dgram as `any`) cannot pass
