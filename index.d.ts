@@ -98,7 +98,8 @@ interface Node26Additions {
    */
   connectSync?(port: number, address?: string): void;
 }
-declare const SocketBase: new () => dgram.Socket & Node26Additions;
+// The builtin's class (its static side too), its instances with the additions (a mixin).
+declare const SocketBase: typeof dgram.Socket & (new (...args: any[]) => Node26Additions);
 
 /**
  * A turbo-dgram socket. `Info` is the type of rinfo in `'message'` and `'messages'` events:

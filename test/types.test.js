@@ -17,21 +17,9 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
+const { REPO, tsc } = require('./helpers/typescript');
 
-const REPO = path.join(__dirname, '..');
-// typescript's "exports" hide bin/, so the launcher is found by path (a devDependency).
-const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
 const TYPES_DIR = path.join(__dirname, 'types');
-
-function tsc(project) {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [TSC, '--noEmit', '--pretty', 'false', '-p', project], {
-      cwd: REPO,
-      timeout: 120_000,
-    }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, output: stdout + stderr }));
-  });
-}
 
 test('the fixtures type-check: drop-in compatible both ways, wrong usage rejected', { timeout: 150_000 }, async () => {
   const { code, output } = await tsc(path.join(TYPES_DIR, 'tsconfig.json'));
