@@ -1,10 +1,11 @@
 // Types for turbo-dgram: the same shapes as @types/node's `node:dgram`, plus the extras.
 //
 // The standard API is not re-declared: the option and info types are @types/node's own, and
-// Socket extends @types/node's dgram.Socket, so every method and overload is exactly the one the
-// installed @types/node declares. A turbo-dgram Socket is therefore usable wherever a dgram.Socket
-// is expected, and a dgram.Socket wherever a turbo-dgram Socket is expected (the extras are
-// optional members for that reason: see the last section), with any @types/node from 20 on.
+// Socket extends @types/node's dgram.Socket, so every method and overload not named below is
+// exactly the one the installed @types/node declares. A turbo-dgram Socket is therefore usable
+// wherever a dgram.Socket is expected, and a dgram.Socket wherever a turbo-dgram Socket is
+// expected (the extras are optional members for that reason: see the last section), with any
+// @types/node from 20 on (test/types-node-versions.test.js).
 //
 // Declared here rather than inherited:
 // - what Node added after the @types/node versions this package must still work with (bindSync
