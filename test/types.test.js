@@ -9,7 +9,8 @@
 //   errors.ts  wrong usage, each line marked @ts-expect-error (tsc fails on any that compiles)
 //   wrong.ts   the control: unmarked wrong usage that tsc must reject, so a check that saw
 //              nothing (or saw turbo-dgram as `any`) cannot pass
-// Then index.d.ts against lib/ itself: it declares exactly the names lib/ exports.
+// Then index.d.ts against lib/ itself: it declares exactly the names lib/ exports, and the rinfo
+// fields lib/ delivers with each receive-info option.
 // The fixtures import 'turbo-dgram' by name: TypeScript resolves the package's own "exports"
 // (self-reference), as it resolves the installed package for a user.
 
@@ -65,4 +66,36 @@ test('index.d.ts declares exactly what lib/ exports', () => {
   const ownDeclared = [...declaredNames(indexDts, methodPattern)];
   assert.deepStrictEqual(ownDeclared.filter((name) => typeof turbo.Socket.prototype[name] !== 'function'), [],
     'methods index.d.ts declares that lib/ lacks');
+});
+
+// rinfo's fields as index.d.ts declares them for each receive-info option (interfaces
+// PktInfoFields and TimestampFields, added to RemoteInfo's four) are the ones lib/ delivers: a
+// datagram through a turbo-dgram socket with each combination, seen by 'message' and 'messages'.
+function interfaceFields(name) {
+  const text = fs.readFileSync(path.join(REPO, 'index.d.ts'), 'utf8');
+  const body = new RegExp(`^export interface ${name} \\{\\n([^}]*)^\\}`, 'm').exec(text);
+  assert.ok(body, `index.d.ts has no interface ${name}`);
+  return Array.from(body[1].matchAll(/^ {2}(\w+)\??:/gm), (m) => m[1]);
+}
+
+test("rinfo's declared receive-info fields are the ones lib/ delivers", { timeout: 10_000 }, async (t) => {
+  const dgram = require('node:dgram');
+  const { bound, turbo, until } = require('./helpers/extras');
+  const standard = ['address', 'family', 'port', 'size'];
+  const sender = dgram.createSocket('udp4');
+  t.after(() => sender.close());
+  for (const [recvPktInfo, recvTimestamp] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const declared = [...standard,
+      ...(recvPktInfo ? interfaceFields('PktInfoFields') : []),
+      ...(recvTimestamp ? interfaceFields('TimestampFields') : [])];
+    const receiver = turbo.createSocket({ type: 'udp4', recvPktInfo, recvTimestamp });
+    t.after(() => receiver.close());
+    const seen = [];
+    receiver.on('messages', (list) => { for (const { rinfo } of list) seen.push(['messages', Object.keys(rinfo)]); });
+    receiver.on('message', (msg, rinfo) => seen.push(['message', Object.keys(rinfo)]));
+    sender.send('x', await bound(receiver, '127.0.0.1'), '127.0.0.1');
+    await until(() => seen.length === 2, 3000, 'one datagram');
+    assert.deepStrictEqual(seen, [['messages', declared], ['message', declared]],
+      `recvPktInfo: ${recvPktInfo}, recvTimestamp: ${recvTimestamp}`);
+  }
 });
