@@ -1,14 +1,19 @@
 // Types for turbo-dgram: the same shapes as @types/node's `node:dgram`, plus the extras.
 //
 // The standard API is not re-declared: the option and info types are @types/node's own, and
-// Socket extends @types/node's dgram.Socket, so every method, overload and event signature is
+// Socket extends @types/node's dgram.Socket, so every method and overload not named below is
 // exactly the one the installed @types/node declares. A turbo-dgram Socket is therefore usable
 // wherever a dgram.Socket is expected, and a dgram.Socket wherever a turbo-dgram Socket is
-// expected (the extras are optional members for that reason: see the last section).
+// expected (the extras are optional members for that reason: see the last section), with any
+// @types/node from 20 on (test/types-node-versions.test.js).
 //
-// Declared here rather than inherited: what Node added after the @types/node versions this
-// package must still work with (bindSync and connectSync, Node 26). With an @types/node that
-// already declares them, the declarations are identical.
+// Declared here rather than inherited:
+// - what Node added after the @types/node versions this package must still work with (bindSync
+//   and connectSync, Node 26): optional members where the installed @types/node does not declare
+//   them (a builtin socket typed there has no such methods), its own declaration where it does;
+// - the listener methods (on, once, ...): the standard events with @types/node's argument types,
+//   plus the `'messages'` extra, and rinfo typed by the receive-info options the socket was
+//   created with (createSocket({ recvPktInfo, recvTimestamp }): see ReceiveInfoFor).
 
 /// <reference types="node" />
 
@@ -24,10 +29,15 @@ export interface BindSyncOptions {
 }
 
 /**
- * createSocket()'s options: @types/node's, plus turbo-dgram's opt-in `driver` (see the extras
- * below). Every dgram.SocketOptions is one of these.
+ * createSocket()'s options: @types/node's, plus turbo-dgram's opt-in `driver`, `recvPktInfo` and
+ * `recvTimestamp` (see the extras below). Every dgram.SocketOptions is one of these. The two
+ * parameters are the types of `recvPktInfo` and `recvTimestamp`, which createSocket() infers from
+ * the options given to type rinfo (see {@link ReceiveInfoFor}).
  */
-export interface SocketOptions extends dgram.SocketOptions {
+export interface SocketOptions<
+  PktInfo extends boolean | undefined = boolean | undefined,
+  Timestamp extends boolean | undefined = boolean | undefined,
+> extends dgram.SocketOptions {
   /**
    * Extra: how this socket's datagrams reach JavaScript. `'handover'` (the default, unless
    * TURBO_DGRAM_DRIVER says otherwise): the JS thread reads the socket as libuv would, and the
@@ -37,12 +47,12 @@ export interface SocketOptions extends dgram.SocketOptions {
    */
   driver?: ReceiveDriver | undefined;
   /**
-   * Extra: add where each datagram arrived to rinfo (see {@link ReceiveInfo}): `localAddress`,
+   * Extra: add where each datagram arrived to rinfo (see {@link PktInfoFields}): `localAddress`,
    * the local address it was sent to (IP_PKTINFO / IPV6_PKTINFO), and `interfaceIndex`.
    */
-  recvPktInfo?: boolean | undefined;
-  /** Extra: add `timestamp` to rinfo, the kernel's arrival time (SO_TIMESTAMPNS), see {@link ReceiveInfo}. */
-  recvTimestamp?: boolean | undefined;
+  recvPktInfo?: PktInfo;
+  /** Extra: add `timestamp` to rinfo, the kernel's arrival time (SO_TIMESTAMPNS), see {@link TimestampFields}. */
+  recvTimestamp?: Timestamp;
 }
 
 /** Extra: the receive drivers createSocket({ driver }) accepts. */
@@ -51,17 +61,70 @@ export type ReceiveDriver = 'handover' | 'thread' | 'inline';
 /** The `'message'` listener that createSocket() takes: exactly @types/node's. */
 export type MessageListener = NonNullable<Parameters<typeof dgram.createSocket>[1]>;
 
-export declare class Socket extends dgram.Socket {
+/** A received datagram, as the installed @types/node types it (Buffer, or NonSharedBuffer). */
+export type Message = Parameters<MessageListener>[0];
+
+/**
+ * A socket's events and their listeners' arguments: the builtin's, with rinfo of type `Info`, and
+ * the `'messages'` extra.
+ */
+export interface SocketEventMap<Info extends dgram.RemoteInfo = dgram.RemoteInfo> {
+  close: [];
+  connect: [];
+  error: [err: Error];
+  listening: [];
+  message: [msg: Message, rinfo: Info];
+  /** Extra: one call per native batch, before that batch's `'message'` events. */
+  messages: [list: ReceivedDatagram<Info>[]];
+}
+
+/** The listener of event `E` on a socket whose rinfo is `Info`. */
+export type SocketListener<Info extends dgram.RemoteInfo, E extends keyof SocketEventMap> =
+  (...args: SocketEventMap<Info>[E]) => void;
+
+/**
+ * Node 26's additions, optional: intersected with the installed @types/node's dgram.Socket (the
+ * base of Socket below), each stays optional where that @types/node does not declare it, so that
+ * a builtin socket typed there is still a Socket, and is @types/node's own where it does.
+ */
+interface Node26Additions {
   /**
    * Binds synchronously (Node 26): returns the bound address, throws instead of emitting
    * `'error'`, and still emits `'listening'` on the next tick. `address` must be an IP literal.
    */
-  bindSync(options?: BindSyncOptions): AddressInfo;
+  bindSync?(options?: BindSyncOptions): AddressInfo;
   /**
    * Connects synchronously (Node 26), binding first if the socket is unbound; throws on failure
    * and emits `'connect'` on the next tick. `address` must be an IP literal.
    */
-  connectSync(port: number, address?: string): void;
+  connectSync?(port: number, address?: string): void;
+}
+// The builtin's class (its static side too), its instances with the additions (a mixin).
+declare const SocketBase: typeof dgram.Socket & (new (...args: any[]) => Node26Additions);
+
+/**
+ * A turbo-dgram socket. `Info` is the type of rinfo in `'message'` and `'messages'` events:
+ * createSocket() gives `Socket<ReceiveInfoFor<...>>` from its options (with neither receive-info
+ * option: the standard `RemoteInfo`).
+ */
+export declare class Socket<Info extends dgram.RemoteInfo = dgram.RemoteInfo> extends SocketBase {
+  // The listener methods: typed events first, then any other name, as @types/node's.
+  addListener<E extends keyof SocketEventMap>(event: E, listener: SocketListener<Info, E>): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  on<E extends keyof SocketEventMap>(event: E, listener: SocketListener<Info, E>): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once<E extends keyof SocketEventMap>(event: E, listener: SocketListener<Info, E>): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  prependListener<E extends keyof SocketEventMap>(event: E, listener: SocketListener<Info, E>): this;
+  prependListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  prependOnceListener<E extends keyof SocketEventMap>(event: E, listener: SocketListener<Info, E>): this;
+  prependOnceListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  off<E extends keyof SocketEventMap>(event: E, listener: SocketListener<Info, E>): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+  removeListener<E extends keyof SocketEventMap>(event: E, listener: SocketListener<Info, E>): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  emit<E extends keyof SocketEventMap>(event: E, ...args: SocketEventMap<Info>[E]): boolean;
+  emit(event: string | symbol, ...args: any[]): boolean;
 
   // ---------------------------------------------------------------------------------------------
   // Extras: turbo-dgram's methods beyond the node:dgram API. New names only, and declared as
@@ -85,7 +148,17 @@ export declare class Socket extends dgram.Socket {
 }
 
 export declare function createSocket(type: dgram.SocketType, callback?: MessageListener): Socket;
-export declare function createSocket(options: SocketOptions, callback?: MessageListener): Socket;
+/**
+ * With `recvPktInfo: true` / `recvTimestamp: true`, the socket's rinfo (here, and in its
+ * `'message'` and `'messages'` listeners) has the fields they add.
+ */
+export declare function createSocket<
+  PktInfo extends boolean | undefined = undefined,
+  Timestamp extends boolean | undefined = undefined,
+>(
+  options: SocketOptions<PktInfo, Timestamp>,
+  callback?: (msg: Message, rinfo: ReceiveInfoFor<PktInfo, Timestamp>) => void,
+): Socket<ReceiveInfoFor<PktInfo, Timestamp>>;
 
 // -----------------------------------------------------------------------------------------------
 // Extras beside the node:dgram exports.
@@ -153,27 +226,44 @@ export interface SendManyError extends Error {
 /** Extra: {@link Socket.sendMany}'s callback: the first failure, and how many datagrams were sent. */
 export type SendManyCallback = (error: SendManyError | null, sentCount: number) => void;
 
-/**
- * Extra: rinfo with createSocket({ recvPktInfo, recvTimestamp }): the standard four fields, then
- * the ones asked for (null when the kernel gave none for a datagram).
- */
-export interface ReceiveInfo extends dgram.RemoteInfo {
-  /** recvPktInfo: the local address the datagram was sent to (no zone; see interfaceIndex). */
-  localAddress?: string | null;
-  /** recvPktInfo: the index of the interface it arrived on. */
-  interfaceIndex?: number | null;
-  /** recvTimestamp: arrival time, ms since the epoch (Date.now()'s scale), sub-ms in the fraction. */
-  timestamp?: number | null;
+/** Extra: what createSocket({ recvPktInfo: true }) adds to rinfo. */
+export interface PktInfoFields {
+  /** The local address the datagram was sent to (no zone; see interfaceIndex); null if the kernel gave none. */
+  localAddress: string | null;
+  /** The index of the interface it arrived on; null if the kernel gave none. */
+  interfaceIndex: number | null;
 }
 
+/** Extra: what createSocket({ recvTimestamp: true }) adds to rinfo. */
+export interface TimestampFields {
+  /** Arrival time, ms since the epoch (Date.now()'s scale), sub-ms in the fraction; null if the kernel gave none. */
+  timestamp: number | null;
+}
+
+/**
+ * Extra: rinfo on a socket created with `recvPktInfo: PktInfo` and `recvTimestamp: Timestamp`:
+ * the standard four fields, then those of each option that is `true`; an option that may be
+ * either (a `boolean`) adds its fields as optional ones. (When the builtin stands in for
+ * turbo-dgram, see {@link implementation}, it ignores these options and rinfo has the four only.)
+ */
+export type ReceiveInfoFor<PktInfo extends boolean | undefined, Timestamp extends boolean | undefined> =
+  dgram.RemoteInfo & OptedIn<PktInfo, PktInfoFields> & OptedIn<Timestamp, TimestampFields>;
+
+/** `Fields` if the option is true, none if it is false or absent, optional ones if it may be either. */
+type OptedIn<Option extends boolean | undefined, Fields> =
+  [Option] extends [true] ? Fields : [Option] extends [false | undefined] ? unknown : Partial<Fields>;
+
+/** Extra: rinfo on a socket created with any options: each receive-info field may be there. */
+export type ReceiveInfo = ReceiveInfoFor<boolean, boolean>;
+
 /** Extra: an entry of the `'messages'` event's list. */
-export interface ReceivedDatagram {
-  msg: Buffer;
-  rinfo: ReceiveInfo;
+export interface ReceivedDatagram<Info extends dgram.RemoteInfo = ReceiveInfo> {
+  msg: Message;
+  rinfo: Info;
 }
 
 /**
  * Extra: a `'messages'` listener, `socket.on('messages', listener)`: one call per native batch,
  * before that batch's `'message'` events (which get the same msg and rinfo objects).
  */
-export type MessagesListener = (list: ReceivedDatagram[]) => void;
+export type MessagesListener<Info extends dgram.RemoteInfo = ReceiveInfo> = (list: ReceivedDatagram<Info>[]) => void;

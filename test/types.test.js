@@ -4,10 +4,13 @@
 //   compat.ts  a turbo-dgram Socket where a dgram.Socket is expected and the reverse, and every
 //              standard call shape (createSocket, bind, connect, send overloads, events...)
 //   esm.mts    the same from an ES module: default and named imports
+//   listeners.ts  the listener methods' argument types, exactly: 'messages', and 'message' with
+//              rinfo typed by createSocket()'s receive-info options
 //   errors.ts  wrong usage, each line marked @ts-expect-error (tsc fails on any that compiles)
 //   wrong.ts   the control: unmarked wrong usage that tsc must reject, so a check that saw
 //              nothing (or saw turbo-dgram as `any`) cannot pass
-// Then index.d.ts against lib/ itself: it declares exactly the names lib/ exports.
+// Then index.d.ts against lib/ itself: it declares exactly the names lib/ exports, and the rinfo
+// fields lib/ delivers with each receive-info option.
 // The fixtures import 'turbo-dgram' by name: TypeScript resolves the package's own "exports"
 // (self-reference), as it resolves the installed package for a user.
 
@@ -15,21 +18,9 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
+const { REPO, tsc } = require('./helpers/typescript');
 
-const REPO = path.join(__dirname, '..');
-// typescript's "exports" hide bin/, so the launcher is found by path (a devDependency).
-const TSC = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
 const TYPES_DIR = path.join(__dirname, 'types');
-
-function tsc(project) {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [TSC, '--noEmit', '--pretty', 'false', '-p', project], {
-      cwd: REPO,
-      timeout: 120_000,
-    }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, output: stdout + stderr }));
-  });
-}
 
 test('the fixtures type-check: drop-in compatible both ways, wrong usage rejected', { timeout: 150_000 }, async () => {
   const { code, output } = await tsc(path.join(TYPES_DIR, 'tsconfig.json'));
@@ -75,4 +66,36 @@ test('index.d.ts declares exactly what lib/ exports', () => {
   const ownDeclared = [...declaredNames(indexDts, methodPattern)];
   assert.deepStrictEqual(ownDeclared.filter((name) => typeof turbo.Socket.prototype[name] !== 'function'), [],
     'methods index.d.ts declares that lib/ lacks');
+});
+
+// rinfo's fields as index.d.ts declares them for each receive-info option (interfaces
+// PktInfoFields and TimestampFields, added to RemoteInfo's four) are the ones lib/ delivers: a
+// datagram through a turbo-dgram socket with each combination, seen by 'message' and 'messages'.
+function interfaceFields(name) {
+  const text = fs.readFileSync(path.join(REPO, 'index.d.ts'), 'utf8');
+  const body = new RegExp(`^export interface ${name} \\{\\n([^}]*)^\\}`, 'm').exec(text);
+  assert.ok(body, `index.d.ts has no interface ${name}`);
+  return Array.from(body[1].matchAll(/^ {2}(\w+)\??:/gm), (m) => m[1]);
+}
+
+test("rinfo's declared receive-info fields are the ones lib/ delivers", { timeout: 10_000 }, async (t) => {
+  const dgram = require('node:dgram');
+  const { bound, turbo, until } = require('./helpers/extras');
+  const standard = ['address', 'family', 'port', 'size'];
+  const sender = dgram.createSocket('udp4');
+  t.after(() => sender.close());
+  for (const [recvPktInfo, recvTimestamp] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const declared = [...standard,
+      ...(recvPktInfo ? interfaceFields('PktInfoFields') : []),
+      ...(recvTimestamp ? interfaceFields('TimestampFields') : [])];
+    const receiver = turbo.createSocket({ type: 'udp4', recvPktInfo, recvTimestamp });
+    t.after(() => receiver.close());
+    const seen = [];
+    receiver.on('messages', (list) => { for (const { rinfo } of list) seen.push(['messages', Object.keys(rinfo)]); });
+    receiver.on('message', (msg, rinfo) => seen.push(['message', Object.keys(rinfo)]));
+    sender.send('x', await bound(receiver, '127.0.0.1'), '127.0.0.1');
+    await until(() => seen.length === 2, 3000, 'one datagram');
+    assert.deepStrictEqual(seen, [['messages', declared], ['message', declared]],
+      `recvPktInfo: ${recvPktInfo}, recvTimestamp: ${recvTimestamp}`);
+  }
 });

@@ -52,3 +52,20 @@ s._handle;
 turbo.createSocket({ type: 'udp4', driver: 'epoll' });
 // @ts-expect-error: node:dgram's createSocket does not take turbo-dgram's options type
 const nodeOnly: import('node:dgram').SocketOptions = { type: 'udp4', driver: 'thread' };
+// @ts-expect-error: the receive-info options are booleans
+turbo.createSocket({ type: 'udp4', recvPktInfo: 1 });
+// Receive info: rinfo has the fields of the options the socket was created with, and only those.
+turbo.createSocket('udp4').on('message', (msg, rinfo) => {
+  // @ts-expect-error: no recvPktInfo, no localAddress
+  rinfo.localAddress;
+});
+turbo.createSocket({ type: 'udp4', recvPktInfo: true }).on('message', (msg, rinfo) => {
+  // @ts-expect-error: recvPktInfo adds no timestamp
+  rinfo.timestamp;
+  // @ts-expect-error: localAddress is null when the kernel gave none
+  const local: string = rinfo.localAddress;
+});
+s.on('messages', (list) => {
+  // @ts-expect-error: the entries are { msg, rinfo }
+  list[0].length;
+});
