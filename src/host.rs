@@ -40,7 +40,6 @@ struct Host {
     napi_get_uv_event_loop: unsafe extern "C" fn(NapiEnv, *mut *mut UvLoop) -> NapiStatus,
     napi_open_handle_scope: unsafe extern "C" fn(NapiEnv, *mut *mut c_void) -> NapiStatus,
     napi_close_handle_scope: unsafe extern "C" fn(NapiEnv, *mut c_void) -> NapiStatus,
-    napi_create_object: unsafe extern "C" fn(NapiEnv, *mut NapiValue) -> NapiStatus,
     napi_create_string_utf8: unsafe extern "C" fn(NapiEnv, *const c_char, usize, *mut NapiValue) -> NapiStatus,
     napi_get_value_string_utf8: unsafe extern "C" fn(NapiEnv, NapiValue, *mut c_char, usize, *mut usize) -> NapiStatus,
     napi_get_array_length: unsafe extern "C" fn(NapiEnv, NapiValue, *mut u32) -> NapiStatus,
@@ -98,7 +97,6 @@ impl Host {
             napi_get_uv_event_loop: resolve!(napi_get_uv_event_loop),
             napi_open_handle_scope: resolve!(napi_open_handle_scope),
             napi_close_handle_scope: resolve!(napi_close_handle_scope),
-            napi_create_object: resolve!(napi_create_object),
             napi_create_string_utf8: resolve!(napi_create_string_utf8),
             napi_get_value_string_utf8: resolve!(napi_get_value_string_utf8),
             napi_get_array_length: resolve!(napi_get_array_length),
@@ -403,7 +401,6 @@ unsafe fn async_context(host: &Host, env: NapiEnv) -> Option<*mut c_void> {
 /// At the top of the stack the JS push and pop are all there is.
 pub struct LoopCallback {
     pub env: NapiEnv,
-    resource: NapiValue,
     async_context: *mut c_void,
 }
 
@@ -415,9 +412,11 @@ impl LoopCallback {
         let Some(host) = host() else { return };
         let mut scope = ptr::null_mut();
         // SAFETY: on the JS thread, inside the handle scope opened by `fire`, with no callback
-        // scope of ours open; `resource` and `async_context` are the ones `fire` was given.
+        // scope of ours open; `async_context` is the handle's, alive while the handle is. The
+        // resource argument is ignored by Node-API (the context's own resource is used), so none
+        // is made for it.
         unsafe {
-            if (host.napi_open_callback_scope)(self.env, self.resource, self.async_context, &mut scope) == NAPI_OK {
+            if (host.napi_open_callback_scope)(self.env, ptr::null_mut(), self.async_context, &mut scope) == NAPI_OK {
                 (host.napi_close_callback_scope)(self.env, scope);
             }
         }
@@ -497,13 +496,10 @@ unsafe fn fire(handle: *mut c_void) {
     if (host.napi_open_handle_scope)(env, &mut handle_scope) != NAPI_OK {
         return;
     }
-    let mut resource = ptr::null_mut();
-    if (host.napi_create_object)(env, &mut resource) == NAPI_OK {
-        let mut scope = LoopCallback { env, resource, async_context: state.async_context };
-        // A panic must not unwind into libuv: it costs this callback only.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (state.on_fire)(&mut scope)));
-        scope.report_pending_exception();
-    }
+    let mut scope = LoopCallback { env, async_context: state.async_context };
+    // A panic must not unwind into libuv: it costs this callback only.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (state.on_fire)(&mut scope)));
+    scope.report_pending_exception();
     (host.napi_close_handle_scope)(env, handle_scope);
 }
 
