@@ -340,7 +340,7 @@ impl JsLoop {
         for (core, spare) in ready.drain(..) {
             let id = cx.number(core.id as f64).upcast();
             let call = Call { dispatch, id };
-            if let Budget::Exhausted = deliver(&mut cx, scope, call, &core, &spare, &mut pool) {
+            if let Budget::Exhausted = deliver(&mut cx, scope, &self.watches, call, &core, &spare, &mut pool) {
                 lock(&self.ready).push_back((core, spare));
                 self.sender.wake();
             }
@@ -387,6 +387,7 @@ enum Budget {
 fn deliver<'a>(
     cx: &mut Cx<'a>,
     scope: &mut LoopCallback,
+    watches: &Watches,
     call: Call<'a>,
     core: &Arc<UdpCore>,
     spare: &Spare,
@@ -422,7 +423,9 @@ fn deliver<'a>(
             *lock(spare) = mail;
             // The JS thread has caught up with all the reactor read for it: a handover socket's
             // reads come back here (a no-op for one whose reads never left).
-            core.take_reads_back();
+            if core.take_reads_back() {
+                watches.reads_back(core.id);
+            }
             budget_spent(steps);
             return Budget::Idle;
         }

@@ -143,6 +143,18 @@ impl Watches {
         armed
     }
 
+    /// While the reactor reads a socket, its watch is stopped.
+    fn stop_watching(&self, id: u64) {
+        if let Some(watch) = self.sockets.borrow().get(&id) {
+            watch.handle.set_watching(false);
+        }
+    }
+
+    /// The socket's reads came back from the reactor: it is watched again.
+    pub(super) fn reads_back(&self, id: u64) {
+        self.resume(id);
+    }
+
     /// Resumes the watch of a paused socket (also when the pause could not be timed).
     fn resume(&self, id: u64) -> Option<Arc<UdpCore>> {
         let sockets = self.sockets.borrow();
@@ -162,6 +174,9 @@ fn serve(js_loop: &JsLoop, scope: &mut LoopCallback, core: &Arc<UdpCore>) {
     if !core.handover.as_ref().is_some_and(|handover| handover.js_reads()) {
         // The reactor reads it meanwhile and delivers through the async handle. (Both may deliver
         // in one loop iteration around a hand-back; they share its budget, `Handover::steps_left`.)
+        // The watch stops until the reads come back (`Watches::reads_back`): level-triggered, it
+        // would fire every loop iteration while the reactor has data left to read.
+        js_loop.watches.stop_watching(core.id);
         return;
     }
     let watches = &js_loop.watches;
