@@ -122,7 +122,17 @@ impl IpText {
         self.len = 0;
         // Writes that do not fit are cut off (never, at IP_TEXT_MAX); fmt errors are only that.
         let _ = match addr {
-            SocketAddr::V4(v4) => write!(self, "{}", v4.ip()),
+            SocketAddr::V4(v4) => {
+                // By hand: the formatter's padding machinery showed in profiles of a server
+                // (one text per distinct peer per batch).
+                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.push(b'.');
+                    }
+                    self.push_decimal(octet);
+                }
+                Ok(())
+            }
             SocketAddr::V6(v6) if v6.scope_id() == 0 => write!(self, "{}", v6.ip()),
             SocketAddr::V6(v6) => write!(self, "{}%{}", v6.ip(), index_to_zone(v6.scope_id())),
         };
@@ -131,6 +141,24 @@ impl IpText {
 
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+
+    /// Appends one ASCII byte (cut off at IP_TEXT_MAX, which an IPv4 text never reaches).
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    fn push_decimal(&mut self, n: u8) {
+        if n >= 100 {
+            self.push(b'0' + n / 100);
+        }
+        if n >= 10 {
+            self.push(b'0' + n / 10 % 10);
+        }
+        self.push(b'0' + n % 10);
     }
 }
 
@@ -195,6 +223,15 @@ mod tests {
         assert_eq!(format_ip(&scoped), "fe80::1%lo");
         let unnamed = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 1, 0, 999_999));
         assert_eq!(format_ip(&unnamed), "fe80::1%999999");
+    }
+
+    #[test]
+    fn ipv4_texts_match_the_standard_formatter() {
+        let mut text = IpText::default();
+        for ip in [[0, 0, 0, 0], [127, 0, 0, 1], [9, 10, 99, 100], [255, 255, 255, 255], [1, 20, 200, 5]] {
+            let addr = SocketAddr::from((ip, 53));
+            assert_eq!(text.write_ip(&addr), std::net::Ipv4Addr::from(ip).to_string());
+        }
     }
 
     #[test]
