@@ -27,6 +27,8 @@ turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
   --no-pin             do not pin children to CPUs with taskset
   --no-floor           leave out the C floor (a C echo server compiled with cc, scenarios 4 and 8)
   --out DIR            where the JSON and SVG go (default ./bench-results)
+  --wide               the full table (every module's min-max; wider than 120 columns with
+                       several drivers); by default it is narrowed to fit 120 columns
   -h, --help
 
 Another Node version: the children (every measured process) run on --node. Node 26 comes from the
@@ -54,10 +56,11 @@ const DEFAULTS = {
   pin: true,
   floor: true,
   out: 'bench-results',
+  wide: false,
   help: false,
 };
 
-const FLAGS = { quick: 'quick', list: 'list', 'no-pin': 'pin', 'no-floor': 'floor', help: 'help', h: 'help' };
+const FLAGS = { quick: 'quick', list: 'list', 'no-pin': 'pin', 'no-floor': 'floor', wide: 'wide', help: 'help', h: 'help' };
 const VALUES = {
   reps: ['reps', 'int'],
   'window-ms': ['windowMs', 'int'],
