@@ -11,7 +11,7 @@ const { Writable } = require('node:stream');
 
 const { buildCells, GROUPS } = require('../lib/bench/scenarios');
 const { buildRows } = require('../lib/bench/report');
-const { renderTable, TABLE_WIDTH } = require('../lib/bench/table');
+const { renderTable, renderNotes, TABLE_WIDTH } = require('../lib/bench/table');
 const { createProgress, CLEAR_LINE } = require('../lib/bench/progress');
 const { parseArgs } = require('../lib/bench/options');
 const { parseAppArgs } = require('../lib/bench/app/options');
@@ -68,6 +68,17 @@ test(`the results table fits ${TABLE_WIDTH} columns unless --wide`, () => {
   assert.match(wide, /turbo-dgram\[inline\] \/ node:dgram/);
   const floodRow = wide.split('\n').find((l) => l.includes('GSO flood') && l.includes('delivered/s'));
   assert.strictEqual(floodRow.match(/\[[^\]]+\]/g).length, 4 + 3, 'four value ranges and three ratio ranges');
+});
+
+test(`the notes under the table are wrapped at ${TABLE_WIDTH} columns unless --wide`, () => {
+  const long = `${'workers-64 node:dgram: 2 workers not measured: cannot bind a second socket to the port: '.repeat(4)}end.`;
+  const notes = [long, 'a short note.'];
+  const wrapped = renderNotes(notes);
+  for (const line of wrapped.split('\n')) assert.ok(line.length <= TABLE_WIDTH, `${line.length} columns: ${line}`);
+  // the same words, in order: the lines after a note's first are its continuation
+  const rejoined = wrapped.trimEnd().split(/\n(?!note: )/).join('').replace(/ {6}/g, ' ').split('\n');
+  assert.deepStrictEqual(rejoined, notes.map((n) => `note: ${n}`));
+  assert.strictEqual(renderNotes(notes, { wide: true }), notes.map((n) => `note: ${n}\n`).join(''));
 });
 
 test('a table that fits 120 columns is printed whole, and --wide is then the same table', () => {

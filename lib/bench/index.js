@@ -14,7 +14,7 @@ const { LoadGen, findNative, nodeChild, NATIVE_NAME, ROOT } = require('./loadgen
 const { cpuPlan, guardProcess } = require('./procs');
 const { describeMachine } = require('./machine');
 const { buildRows, buildNotes, buildDocument } = require('./report');
-const { renderTable } = require('./table');
+const { renderTable, renderNotes } = require('./table');
 const { createProgress } = require('./progress');
 const { renderSvg } = require('./svg');
 const { buildFloor } = require('./floor');
@@ -202,7 +202,7 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
   const rows = buildRows(results, subjects, reps);
   io.stdout.write(renderTable(rows, GROUPS, { wide: o.wide }));
   const notes = buildNotes(rows, { nativeLoadgen: Boolean(nativePath), results });
-  for (const n of notes) io.stdout.write(`note: ${n}\n`);
+  io.stdout.write(renderNotes(notes, { wide: o.wide }));
 
   const finished = Date.now();
   const doc = buildDocument({

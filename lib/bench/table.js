@@ -149,4 +149,24 @@ function renderTable(rows, groups, { wide = false, width = TABLE_WIDTH } = {}) {
   return `${lines.join('\n')}\n`;
 }
 
-module.exports = { renderTable, TABLE_WIDTH };
+/**
+ * The notes under the table, `note: ` first, each wrapped at spaces to `width` columns (unless
+ * wide) with the lines after its first indented: a path or a long error may still overrun.
+ */
+function renderNotes(notes, { wide = false, width = TABLE_WIDTH } = {}) {
+  const lines = [];
+  for (const note of notes) {
+    let line = 'note:';
+    for (const word of note.split(' ')) {
+      if (!wide && line.length + 1 + word.length > width && line.trim() !== 'note:') {
+        lines.push(line);
+        line = '     ';
+      }
+      line += ` ${word}`;
+    }
+    lines.push(line);
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+module.exports = { renderTable, renderNotes, TABLE_WIDTH };

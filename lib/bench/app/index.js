@@ -18,7 +18,7 @@ const { LoadGen, findNative, NATIVE_NAME } = require('../loadgen');
 const { cpuPlan, guardProcess } = require('../procs');
 const { describeMachine } = require('../machine');
 const { buildRows, buildDocument } = require('../report');
-const { renderTable } = require('../table');
+const { renderTable, renderNotes } = require('../table');
 const { createProgress } = require('../progress');
 const { renderSvg } = require('../svg');
 
@@ -128,7 +128,7 @@ async function appMain(argv, io = { stdout: process.stdout, stderr: process.stde
   const rows = buildRows([result], subjects, o.reps);
   io.stdout.write(renderTable(rows, groups, { wide: o.wide }));
   const notes = appNotes(result, subjects);
-  for (const n of notes) io.stdout.write(`note: ${n}\n`);
+  io.stdout.write(renderNotes(notes, { wide: o.wide }));
   const finished = Date.now();
   const doc = buildDocument({
     options: { ...o, payload: payload.name },
