@@ -17,6 +17,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const debug = require('./debug.js');
 
 const PACKAGE_ROOT = path.join(__dirname, '..');
 const LOCAL_BUILD = path.join(PACKAGE_ROOT, 'build', 'turbo_dgram.node');
@@ -106,12 +107,15 @@ function loadNative() {
   const file = [LOCAL_BUILD, prebuild].find((candidate) => candidate && fs.existsSync(candidate));
   if (file === undefined) {
     loaded = { addon: null, file: null, error: notFoundError(prebuild) };
+    debug('addon: none found (looked for %s and %s)', LOCAL_BUILD, prebuild ?? `a prebuild for ${PLATFORM}`);
     return loaded;
   }
   try {
     loaded = { addon: require(file), file, error: null };
+    debug('addon: loaded %s (%s)', file, file === LOCAL_BUILD ? 'a build from source' : 'the prebuilt addon');
   } catch (err) {
     loaded = { addon: null, file, error: loadFailedError(file, err) };
+    debug('addon: %s did not load (%s): %s', file, loaded.error.code, err && err.message);
   }
   return loaded;
 }

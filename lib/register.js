@@ -35,7 +35,7 @@
 const Module = require('node:module');
 const { pathToFileURL } = require('node:url');
 const path = require('node:path');
-const debug = require('node:util').debuglog('turbo-dgram');
+const debug = require('./debug.js');
 const { CJS_ENTRY, isDgramSpecifier, isDisabled, isOwnFile, resolveDgram } =
   require('./register-resolve.js');
 const { passThroughLoad, registerHooksRedirectsRequire } = require('./register-probe.js');

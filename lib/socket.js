@@ -17,6 +17,7 @@ const net = require('node:net');
 const util = require('node:util');
 
 const native = require('./native');
+const debug = require('./debug');
 const {
   codes: {
     ERR_INVALID_ARG_TYPE,
@@ -99,10 +100,24 @@ function driverFor(options) {
 
 function defaultDriver() {
   const fromEnv = process.env.TURBO_DGRAM_DRIVER;
-  if (fromEnv === undefined || fromEnv === '') return DEFAULT_DRIVER;
-  if (Object.hasOwn(DRIVERS, fromEnv)) return fromEnv;
+  if (fromEnv === undefined || fromEnv === '') {
+    debug('driver: \'%s\' for sockets without options.driver (the default; TURBO_DGRAM_DRIVER unset)', DEFAULT_DRIVER);
+    return DEFAULT_DRIVER;
+  }
+  if (Object.hasOwn(DRIVERS, fromEnv)) {
+    debug('driver: \'%s\' for sockets without options.driver (TURBO_DGRAM_DRIVER)', fromEnv);
+    return fromEnv;
+  }
   process.emitWarning(`TURBO_DGRAM_DRIVER=${fromEnv} is not one of ${DRIVER_LIST}; using '${DEFAULT_DRIVER}'`);
   return DEFAULT_DRIVER;
+}
+
+/** NODE_DEBUG=turbo-dgram: the driver a new socket asked for and the one it got (inline may fall back). */
+function debugDriver(handle, type, asked) {
+  const got = native.driverOf(handle);
+  const name = (driver) => Object.keys(DRIVERS).find((key) => DRIVERS[key] === driver);
+  debug('socket %d: %s, driver \'%s\'%s', native.socketId(handle), type, name(asked),
+    got === asked ? '' : ` cannot run here: got '${name(got)}'`);
 }
 
 // events.addAbortListener arrived in Node 20.5; the fallback does the same for 20.0 - 20.4.
@@ -173,6 +188,7 @@ function Socket(type, listener) {
   if (typeof listener === 'function') this.on('message', listener);
 
   const handle = native.create(type === 'udp4' ? 4 : 6, driver);
+  if (debug.enabled) debugDriver(handle, type, driver);
   const asyncResource = createSocketResource(); // made with the handle, as the builtin's UDPWRAP
   this[kState] = {
     handle, // null once closed

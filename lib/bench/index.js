@@ -2,7 +2,8 @@
 
 // turbo-dgram-bench: A/B benchmark of dgram modules. This file is the driver: options, the
 // modules compared, the run plan (cells x repetitions x modules, modules taking turns), progress
-// on stderr, then the table on stdout and the JSON + SVG files.
+// on stderr (lib/bench/progress.js: in place on a terminal), then the table on stdout and the
+// JSON + SVG files.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -13,7 +14,8 @@ const { LoadGen, findNative, nodeChild, NATIVE_NAME, ROOT } = require('./loadgen
 const { cpuPlan, guardProcess } = require('./procs');
 const { describeMachine } = require('./machine');
 const { buildRows, buildNotes, buildDocument } = require('./report');
-const { renderTable } = require('./table');
+const { renderTable, renderNotes } = require('./table');
+const { createProgress } = require('./progress');
 const { renderSvg } = require('./svg');
 const { buildFloor } = require('./floor');
 
@@ -80,7 +82,8 @@ function stamp(d) {
 
 async function main(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
   if (argv[0] === 'app') return require('./app').appMain(argv.slice(1), io);
-  const log = (s) => io.stderr.write(`${s}\n`);
+  const progress = createProgress(io.stderr);
+  const log = progress.log;
   let o;
   try {
     o = parseArgs(argv);
@@ -174,7 +177,7 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
       for (const subject of turnsOf(cell)) { // taking turns: A B A B ... within each cell
         const planned = estimateRunMs(cell, o);
         const leftMs = done > 0 ? (spentMs / done) * (total - done) : plannedLeft;
-        log(`[${String(done + 1).padStart(String(total).length)}/${total}] ${cell.group} ${cell.id} | ${subject.label} | ` +
+        progress.status(`[${String(done + 1).padStart(String(total).length)}/${total}] ${cell.group} ${cell.id} | ${subject.label} | ` +
           `rep ${rep + 1}/${reps} | ~${secs(leftMs)} left`);
         const t = Date.now();
         const run = { subject: subject.label, rep, ok: false };
@@ -184,7 +187,7 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
           Object.assign(run, { ok: true, values, raw });
         } catch (err) {
           run.error = String(err.message || err);
-          log(`    failed: ${run.error.split('\n').join('\n    ')}`);
+          log(`[${done + 1}/${total}] ${cell.id} | ${subject.label} | rep ${rep + 1} failed:\n    ${run.error.split('\n').join('\n    ')}`);
         }
         run.ms = Date.now() - t;
         result.runs.push(run);
@@ -195,10 +198,11 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
     }
   }
 
+  progress.end();
   const rows = buildRows(results, subjects, reps);
-  io.stdout.write(renderTable(rows, GROUPS));
+  io.stdout.write(renderTable(rows, GROUPS, { wide: o.wide }));
   const notes = buildNotes(rows, { nativeLoadgen: Boolean(nativePath), results });
-  for (const n of notes) io.stdout.write(`note: ${n}\n`);
+  io.stdout.write(renderNotes(notes, { wide: o.wide }));
 
   const finished = Date.now();
   const doc = buildDocument({

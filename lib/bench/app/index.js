@@ -18,7 +18,8 @@ const { LoadGen, findNative, NATIVE_NAME } = require('../loadgen');
 const { cpuPlan, guardProcess } = require('../procs');
 const { describeMachine } = require('../machine');
 const { buildRows, buildDocument } = require('../report');
-const { renderTable } = require('../table');
+const { renderTable, renderNotes } = require('../table');
+const { createProgress } = require('../progress');
 const { renderSvg } = require('../svg');
 
 const STARTUP_MS = 600; // start, bind and stop of a small Node app, for the first time estimate
@@ -40,7 +41,8 @@ function metricsFor(kind) {
 const secs = (ms) => `${Math.max(0, Math.round(ms / 1000))} s`;
 
 async function appMain(argv, io = { stdout: process.stdout, stderr: process.stderr }) {
-  const log = (s) => io.stderr.write(`${s}\n`);
+  const progress = createProgress(io.stderr);
+  const log = progress.log;
   let o;
   try {
     o = parseAppArgs(argv);
@@ -94,14 +96,17 @@ async function appMain(argv, io = { stdout: process.stdout, stderr: process.stde
   for (let rep = 0; rep < o.reps; rep++) {
     for (const subject of subjects) {
       const left = done ? (spent / done) * (total - done) : total * perRunMs;
-      log(`[${done + 1}/${total}] ${subject.label} | rep ${rep + 1}/${o.reps} | ~${secs(left)} left`);
+      const step = `[${done + 1}/${total}] ${subject.label} | rep ${rep + 1}/${o.reps}`;
+      progress.status(`${step} | ~${secs(left)} left`);
       const t = Date.now();
       const run = { subject: subject.label, rep, ok: false };
       try {
         const r = await runApp({ o, subject, cpus, lg, payload });
         Object.assign(run, { ok: true, values: r.values, raw: r.raw, detected: r.detected, hookTookEffect: r.detected.dgram === subject.expect });
-        log(`    dgram in use: ${r.detected.dgram} (pid ${r.detected.pid}${r.detected.reactorThreads ? ', reactor thread running' : ''})` +
-          `${run.hookTookEffect ? '' : ` -- expected ${subject.expect}!`}`);
+        // What this run really used: a step like the others, unless it is not what was asked.
+        const inUse = `${step}: dgram in use: ${r.detected.dgram} (pid ${r.detected.pid}${r.detected.reactorThreads ? ', reactor thread running' : ''})`;
+        if (run.hookTookEffect) progress.status(inUse);
+        else log(`${inUse} -- expected ${subject.expect}!`);
       } catch (err) {
         if (err instanceof AppError) {
           log(`turbo-dgram-bench app: ${subject.label}, rep ${rep + 1}: ${err.message}`);
@@ -109,7 +114,7 @@ async function appMain(argv, io = { stdout: process.stdout, stderr: process.stde
           return 1;
         }
         run.error = String(err.message || err);
-        log(`    failed: ${run.error.split('\n').join('\n    ')}`);
+        log(`${step} failed:\n    ${run.error.split('\n').join('\n    ')}`);
       }
       run.ms = Date.now() - t;
       result.runs.push(run);
@@ -119,10 +124,11 @@ async function appMain(argv, io = { stdout: process.stdout, stderr: process.stde
   }
 
   const groups = { 1: `app: ${o.command.join(' ')}` };
+  progress.end();
   const rows = buildRows([result], subjects, o.reps);
-  io.stdout.write(renderTable(rows, groups));
+  io.stdout.write(renderTable(rows, groups, { wide: o.wide }));
   const notes = appNotes(result, subjects);
-  for (const n of notes) io.stdout.write(`note: ${n}\n`);
+  io.stdout.write(renderNotes(notes, { wide: o.wide }));
   const finished = Date.now();
   const doc = buildDocument({
     options: { ...o, payload: payload.name },

@@ -31,6 +31,7 @@ TURBO_DGRAM=off, so a hook already in your NODE_OPTIONS stays off for them.
   --bind-timeout-ms N  how long the app may take to bind its port (default 15000)
   --no-pin             do not pin the app and the load to separate CPUs
   --out DIR            where the JSON and SVG go (default ./bench-results)
+  --wide               the full table, however wide (by default it fits 120 columns)
   -h, --help
 
 Measured per run: datagrams delivered (replies the load generator counted, or sent minus the
@@ -47,9 +48,9 @@ Examples:
 
 const DEFAULTS = {
   port: null, load: 'echo', payload: 'random', quick: false, reps: null, windowMs: null, warmupMs: null,
-  drivers: null, hook: null, bindTimeoutMs: 15000, pin: true, out: 'bench-results', help: false,
+  drivers: null, hook: null, bindTimeoutMs: 15000, pin: true, out: 'bench-results', wide: false, help: false,
 };
-const FLAGS = { quick: 'quick', 'no-pin': 'pin', help: 'help', h: 'help' };
+const FLAGS = { quick: 'quick', 'no-pin': 'pin', wide: 'wide', help: 'help', h: 'help' };
 const VALUES = {
   port: ['port', 'int'], load: ['load', 'str'], payload: ['payload', 'str'], reps: ['reps', 'int'],
   'window-ms': ['windowMs', 'int'], 'warmup-ms': ['warmupMs', 'int'], drivers: ['drivers', 'list'],
