@@ -98,6 +98,9 @@ if [ "$kind" = install ]; then
     # Cargo's target directory is about 100 MB: out of the package, and gone after the build.
     scratch="$(mktemp -d "${TMPDIR:-/tmp}/turbo-dgram-build.XXXXXX")"
     trap 'rm -rf "$scratch"' EXIT
+    # Interrupted (Ctrl-C, the bench stopping its build): exit, so that the EXIT trap removes it.
+    trap 'exit 130' INT
+    trap 'exit 143' TERM HUP
     export CARGO_TARGET_DIR="$scratch"
   fi
 fi

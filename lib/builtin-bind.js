@@ -14,12 +14,11 @@
 //   - bindCleanupEvent: where the callback's cleanup listens, 'error' or events.errorMonitor. On
 //     'error' it counts as an error listener, so a failed bind with a callback and no listener of
 //     the user's is swallowed; on errorMonitor the error is thrown (lib/socket-bind.js).
-// Asked on first use (the first socket), not when turbo-dgram is loaded.
+// Asked when turbo-dgram loads, not at the first socket: the probe's builtin handle is an async
+// resource (UDPWRAP), which an app's async_hooks would then see among its own sockets' resources.
 
 const process = require('node:process');
 const EventEmitter = require('node:events');
-
-let answers;
 
 function probe() {
   const builtin = process.getBuiltinModule?.('node:dgram') ?? require('node:dgram');
@@ -37,9 +36,4 @@ function probe() {
   return { answersLiterals, bindCleanupEvent: onMonitor ? EventEmitter.errorMonitor : 'error' };
 }
 
-function builtinBind() {
-  answers ??= probe();
-  return answers;
-}
-
-module.exports = { builtinBind };
+module.exports = probe(); // { answersLiterals, bindCleanupEvent }

@@ -3,10 +3,10 @@
 // Name resolution for bind / connect / send; an omitted address means the loopback of the socket's
 // family. Newer Nodes' default lookup (26, later 24.x: asked of the builtin, lib/builtin-bind.js)
 // answers an IP literal of the socket's family itself (on the next tick, so callers stay
-// asynchronous) and asks dns.lookup, read at each call, for anything else. Older ones take dns.lookup once, when the socket is made, and ask it
-// for everything (a literal comes back on the next tick too). The results are the same, but what
-// a non-string address throws and whether a replaced dns.lookup sees literals differ, so each
-// Node gets its builtin's behaviour.
+// asynchronous) and asks dns.lookup, read at each call, for anything else. Older ones take
+// dns.lookup once, when the socket is made, and ask it for everything (a literal comes back on the
+// next tick too). The results are the same, but what a non-string address throws and whether a
+// replaced dns.lookup sees literals differ, so each Node gets its builtin's behaviour.
 //
 // send() asks for the same destination over and over: the Resolver answers IP literals itself (see
 // below), with the default lookup's result on the same tick.
@@ -17,7 +17,7 @@ const process = require('node:process');
 const fs = require('node:fs');
 const net = require('node:net');
 
-const { builtinBind } = require('./builtin-bind');
+const builtinBind = require('./builtin-bind');
 
 let dns; // loaded with the first socket (older lookup) or the first host name (newer), as the builtin does
 
@@ -57,7 +57,7 @@ class Resolver {
     if (userLookup !== undefined) {
       this.lookup = userLookup;
       this.literalsKnown = false;
-    } else if (builtinBind().answersLiterals) {
+    } else if (builtinBind.answersLiterals) {
       this.lookup = lookupAnsweringLiterals;
       this.literalsKnown = true;
     } else {

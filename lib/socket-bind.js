@@ -27,7 +27,9 @@ const { primaryFlags, requestHandle, sharesHandle, tieToSocket } = require('./cl
 const { guessFdType } = require('./fd-type');
 const { bufferSize } = require('./socket-options');
 const { kState, BindState, socketsById, healthCheck } = require('./internal');
-const { builtinBind } = require('./builtin-bind');
+// Newer builtins clean bind()'s callback up on errorMonitor, so a bind error with no 'error'
+// listener is thrown; older ones listen on 'error', which swallows it. As the running one does.
+const { bindCleanupEvent } = require('./builtin-bind');
 
 const { kernel } = sendQueue; // native calls that change kernel state: queued sends go first
 const { EINVAL } = UV;
@@ -159,9 +161,6 @@ function install(Socket) {
 
     const cb = arguments.length && arguments[arguments.length - 1];
     if (typeof cb === 'function') {
-      // Newer builtins clean the callback up on errorMonitor, so a bind error with no 'error'
-      // listener is thrown; older ones listen on 'error', which swallows it. As the running one.
-      const { bindCleanupEvent } = builtinBind();
       function removeListeners() {
         this.removeListener(bindCleanupEvent, removeListeners);
         this.removeListener('listening', onListening);

@@ -92,8 +92,9 @@ function envForSourceBuild(home, tmp) {
 /** For the bench's build of its load generator: cargo's output in a directory of its own, kept
  * between runs under the repository's git-ignored target/ (only the first run compiles the
  * dependencies; the repository's own build is left alone). */
+const LOADGEN_TARGET_DIR = path.join(REPO, 'target', 'install-test');
 function envForLoadgenBuild(home) {
-  return { ...envWithRust(home), CARGO_TARGET_DIR: path.join(REPO, 'target', 'install-test') };
+  return { ...envWithRust(home), CARGO_TARGET_DIR: LOADGEN_TARGET_DIR };
 }
 
 /** Disk use of a directory tree in bytes, as du counts it (allocated blocks, links not followed). */
@@ -298,6 +299,8 @@ test('no prebuild for the platform: the app runs on the builtin with one warning
   assert.strictEqual(standIns.doc.loadgen.native, null);
   assert.ok(!fs.existsSync(flooder));
 
+  // The bench also looks in CARGO_TARGET_DIR for a binary; the previous run's must not be found.
+  fs.rmSync(path.join(LOADGEN_TARGET_DIR, 'release', 'turbo-dgram-flood'), { force: true });
   const built = bench(envForLoadgenBuild(home));
   assert.match(built.stderr, /load generator ready at build\/turbo-dgram-flood/);
   assert.strictEqual(fs.realpathSync(built.doc.loadgen.native), fs.realpathSync(flooder));

@@ -42,26 +42,34 @@ const BUILD_TIMEOUT_MS = 20 * 60_000; // a first cargo build on a slow machine
 /**
  * Builds the native load generator (native-build.sh --loadgen), its output and cargo's passed to
  * `write` as they come. Resolves with whether it was built; the script says why it was not (no
- * cargo, a failed build).
+ * cargo, a failed build). The build runs in a process group of its own, stopped whole (cargo and
+ * its compilers with the script) at the deadline or when this process exits (Ctrl-C included:
+ * lib/bench/procs.js guardProcess exits on it): SIGTERM, on which the script still removes its
+ * temporary target directory.
  */
 function buildNative(write) {
   return new Promise((resolve) => {
-    const child = spawn('bash', [BUILD_SCRIPT, '--loadgen'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [BUILD_SCRIPT, '--loadgen'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const killGroup = () => {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* the group is gone */ }
+    };
+    process.on('exit', killGroup);
     const timer = setTimeout(() => {
       write(`turbo-dgram-bench: the load generator's build took over ${BUILD_TIMEOUT_MS / 60_000} minutes: stopped\n`);
-      child.kill('SIGKILL');
+      killGroup();
     }, BUILD_TIMEOUT_MS);
+    const done = (built) => {
+      clearTimeout(timer);
+      process.removeListener('exit', killGroup);
+      resolve(built);
+    };
     child.stdout.on('data', write);
     child.stderr.on('data', write);
     child.on('error', (err) => {
-      clearTimeout(timer);
       write(`turbo-dgram-bench: cannot run ${BUILD_SCRIPT}: ${err.message}\n`);
-      resolve(false);
+      done(false);
     });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve(code === 0);
-    });
+    child.on('close', (code) => done(code === 0));
   });
 }
 
