@@ -92,7 +92,8 @@ flags=(--locked)
 
 if [ "$kind" = install ]; then
   # No debug info, no symbol table: most of the file (7 MB against under 1 MB) is the debug info.
-  profile_var="$(echo "$profile" | tr '[:lower:]' '[:upper:]')"
+  # Cargo's names for the profiles whose output goes to target/release and target/debug.
+  if [ "$profile" = release ]; then profile_var=RELEASE; else profile_var=DEV; fi
   export "CARGO_PROFILE_${profile_var}_DEBUG=0" "CARGO_PROFILE_${profile_var}_STRIP=symbols"
   if [ -z "${CARGO_TARGET_DIR:-}" ]; then
     # Cargo's target directory is about 100 MB: out of the package, and gone after the build.
