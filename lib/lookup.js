@@ -1,12 +1,12 @@
 'use strict';
 
 // Name resolution for bind / connect / send; an omitted address means the loopback of the socket's
-// family. Newer Nodes' default lookup (26, later 24.x) answers an IP literal of the socket's
-// family itself (on the next tick, so callers stay asynchronous) and asks dns.lookup, read at each
-// call, for anything else. Older ones take dns.lookup once, when the socket is made, and ask it
-// for everything (a literal comes back on the next tick too). The results are the same, but what
-// a non-string address throws and whether a replaced dns.lookup sees literals differ, so each
-// Node gets its builtin's behaviour.
+// family. Newer Nodes' default lookup (26, later 24.x: asked of the builtin, lib/builtin-bind.js)
+// answers an IP literal of the socket's family itself (on the next tick, so callers stay
+// asynchronous) and asks dns.lookup, read at each call, for anything else. Older ones take
+// dns.lookup once, when the socket is made, and ask it for everything (a literal comes back on the
+// next tick too). The results are the same, but what a non-string address throws and whether a
+// replaced dns.lookup sees literals differ, so each Node gets its builtin's behaviour.
 //
 // send() asks for the same destination over and over: the Resolver answers IP literals itself (see
 // below), with the default lookup's result on the same tick.
@@ -17,28 +17,9 @@ const process = require('node:process');
 const fs = require('node:fs');
 const net = require('node:net');
 
-// Whether the running Node's builtin answers IP literals itself (Node 26, and Node 24 since a later
-// 24.x: not a version number to compare), asked of the builtin once. Its bind() with a Symbol
-// address tells synchronously: the older lookup hands the address to dns.lookup, which rejects a
-// non-string with ERR_INVALID_ARG_TYPE; the newer one first tests it for an IP literal, where
-// converting a Symbol to a string throws V8's own TypeError. The probe socket never gets an fd.
-function builtinAnswersLiterals() {
-  const builtin = process.getBuiltinModule?.('node:dgram') ?? require('node:dgram');
-  const probe = builtin.createSocket('udp4');
-  probe.on('error', () => {}); // a Node that refuses the bind later (a permission) must not crash
-  try {
-    probe.bind(0, Symbol('probe'));
-    return false;
-  } catch (err) {
-    return err.code !== 'ERR_INVALID_ARG_TYPE';
-  } finally {
-    probe.close();
-  }
-}
+const builtinBind = require('./builtin-bind');
 
-const ANSWERS_LITERALS = builtinAnswersLiterals();
-
-let dns; // loaded with the first socket (Node < 26) or the first host name (26), as the builtin does
+let dns; // loaded with the first socket (older lookup) or the first host name (newer), as the builtin does
 
 function lookupAnsweringLiterals(address, family, callback) {
   if (net.isIP(address) === family) {
@@ -76,7 +57,7 @@ class Resolver {
     if (userLookup !== undefined) {
       this.lookup = userLookup;
       this.literalsKnown = false;
-    } else if (ANSWERS_LITERALS) {
+    } else if (builtinBind.answersLiterals) {
       this.lookup = lookupAnsweringLiterals;
       this.literalsKnown = true;
     } else {

@@ -27,14 +27,12 @@ const { primaryFlags, requestHandle, sharesHandle, tieToSocket } = require('./cl
 const { guessFdType } = require('./fd-type');
 const { bufferSize } = require('./socket-options');
 const { kState, BindState, socketsById, healthCheck } = require('./internal');
+// Newer builtins clean bind()'s callback up on errorMonitor, so a bind error with no 'error'
+// listener is thrown; older ones listen on 'error', which swallows it. As the running one does.
+const { bindCleanupEvent } = require('./builtin-bind');
 
 const { kernel } = sendQueue; // native calls that change kernel state: queued sends go first
 const { EINVAL } = UV;
-
-// Node 26 cleans up bind()'s callback on errorMonitor, so a bind error with no 'error' listener
-// is thrown; older Nodes listen on 'error', which swallows it. Each Node gets its own builtin's.
-const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
-const bindCleanupEvent = NODE_MAJOR >= 26 ? EventEmitter.errorMonitor : 'error';
 
 function bindFlags(state) {
   let flags = extras.receiveInfoBindFlags(state);

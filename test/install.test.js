@@ -6,7 +6,8 @@
 // requires turbo-dgram, moves a datagram, and runs under the drop-in hook; the shipped addon needs
 // no glibc newer than 2.17. Then a platform without a prebuild: the app still runs on the builtin
 // with one warning, and the source build (`npm explore turbo-dgram -- npm run build`) says what is
-// missing without cargo and works with it. Hand-written expectations: node:dgram has no package.
+// missing without cargo and works with it, leaving a small stripped package; the bench then builds
+// its load generator on first use. Hand-written expectations: node:dgram has no package.
 // One tarball for every case. Loopback only; every child is bounded in time.
 
 const { test, before, after } = require('node:test');
@@ -79,12 +80,50 @@ function envWithRust(home) {
   return env;
 }
 
-/** The same for the source build in the installed copy, whose cargo output goes to a directory of
- * its own, kept between runs under the repository's git-ignored target/: only the first run
- * compiles the dependencies, and the repository's own build is left alone. */
-function envForSourceBuild(home) {
-  return { ...envWithRust(home), CARGO_TARGET_DIR: path.join(REPO, 'target', 'install-test') };
+/** The same for the source build in the installed copy, as a user runs it: no CARGO_TARGET_DIR,
+ * so native-build.sh builds in a temporary directory of its own, here under `tmp` (TMPDIR), where
+ * the test can see that it is gone afterwards. */
+function envForSourceBuild(home, tmp) {
+  const env = { ...envWithRust(home), TMPDIR: tmp };
+  delete env.CARGO_TARGET_DIR;
+  return env;
 }
+
+/** For the bench's build of its load generator: cargo's output in a directory of its own, kept
+ * between runs under the repository's git-ignored target/ (only the first run compiles the
+ * dependencies; the repository's own build is left alone). */
+const LOADGEN_TARGET_DIR = path.join(REPO, 'target', 'install-test');
+function envForLoadgenBuild(home) {
+  return { ...envWithRust(home), CARGO_TARGET_DIR: LOADGEN_TARGET_DIR };
+}
+
+/** Disk use of a directory tree in bytes, as du counts it (allocated blocks, links not followed). */
+function diskUsage(dir) {
+  let bytes = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    bytes += fs.lstatSync(full).blocks * 512;
+    if (entry.isDirectory()) bytes += diskUsage(full);
+  }
+  return bytes;
+}
+
+/** The section names of an ELF file, from readelf (binutils). */
+function elfSections(file) {
+  const result = runOk('readelf', ['--section-headers', '--wide', file], { timeout: 30_000 });
+  return [...result.stdout.matchAll(/^\s*\[\s*\d+\]\s+(\S+)/gm)].map((m) => m[1]);
+}
+
+/** A user's source build is stripped: no debug info and no symbol table (the dynamic symbols the
+ * addon exports stay in .dynsym). */
+function assertStripped(file) {
+  const sections = elfSections(file);
+  assert.ok(sections.includes('.dynsym'), `${file}: sections ${sections}`);
+  const kept = sections.filter((name) => name.startsWith('.debug') || name === '.symtab');
+  assert.deepStrictEqual(kept, [], `${file} is stripped`);
+}
+
+const MAX_INSTALL_BYTES = 20 * 1024 * 1024;
 
 function run(command, args, options) {
   const result = spawnSync(command, args, { encoding: 'utf8', killSignal: 'SIGKILL', ...options });
@@ -201,7 +240,7 @@ test('the shipped addon needs glibc 2.17 at most', () => {
     `the prebuilt addon asks for GLIBC_${highest.join('.')}, more than ${MAX_GLIBC.join('.')}`);
 });
 
-test('no prebuild for the platform: the app runs on the builtin with one warning, then builds from source', { timeout: SOURCE_BUILD_TIMEOUT_MS + 4 * NPM_TIMEOUT_MS }, () => {
+test('no prebuild for the platform: the app runs on the builtin with one warning, then builds from source', { timeout: 3 * SOURCE_BUILD_TIMEOUT_MS + 4 * NPM_TIMEOUT_MS }, () => {
   const noRust = envWithoutRust(path.join(work, 'home'));
   const project = installFresh('from-source');
   const pkg = path.join(project, 'node_modules', 'turbo-dgram');
@@ -226,9 +265,45 @@ test('no prebuild for the platform: the app runs on the builtin with one warning
   assert.match(missing.stderr, /`cargo` was not found/);
   assert.match(missing.stderr, /rustup\.rs/);
 
-  // ... and with it, builds the addon that is then loaded.
+  // ... and with it, builds the addon that is then loaded: stripped, the load generator not built,
+  // cargo's target directory gone, the package well under 20 MB (it was 113 MB with target/ inside).
   const home = path.join(work, 'home');
-  runOk('npm', explore, { cwd: project, env: envForSourceBuild(home), timeout: SOURCE_BUILD_TIMEOUT_MS });
-  assert.ok(fs.existsSync(path.join(pkg, 'build', 'turbo_dgram.node')));
+  const tmp = path.join(work, 'build-tmp');
+  fs.mkdirSync(tmp);
+  runOk('npm', explore, { cwd: project, env: envForSourceBuild(home, tmp), timeout: SOURCE_BUILD_TIMEOUT_MS });
+  const addon = path.join(pkg, 'build', 'turbo_dgram.node');
+  assert.ok(fs.existsSync(addon));
+  assertStripped(addon);
+  assert.deepStrictEqual(fs.readdirSync(path.join(pkg, 'build')), ['turbo_dgram.node']);
+  assert.ok(!fs.existsSync(path.join(pkg, 'target')), 'no cargo target directory in the package');
+  assert.deepStrictEqual(fs.readdirSync(tmp), [], 'the temporary target directory is removed');
+  const bytes = diskUsage(pkg);
+  assert.ok(bytes < MAX_INSTALL_BYTES, `the source-built package takes ${(bytes / 2 ** 20).toFixed(1)} MiB`);
   assertRunsOnTurbo(project, noRust);
+
+  // The bench builds its load generator on first use: without Rust it says so and measures with
+  // Node stand-ins; with Rust it builds it (stripped, into build/) and uses it.
+  const bench = (env) => {
+    const out = fs.mkdtempSync(path.join(work, 'bench-out-'));
+    const result = runOk(process.execPath, [path.join(pkg, 'bin', 'turbo-dgram-bench'),
+      '--module-b', 'node:dgram', '--label-b', 'builtin-again', '--no-floor', '--reps', '1',
+      '--window-ms', '100', '--warmup-ms', '50', '--only', 'flood-64', '--out', out],
+    { cwd: project, env, timeout: SOURCE_BUILD_TIMEOUT_MS });
+    const json = fs.readdirSync(out).find((f) => f.endsWith('.json'));
+    return { stderr: result.stderr, doc: JSON.parse(fs.readFileSync(path.join(out, json), 'utf8')) };
+  };
+  const flooder = path.join(pkg, 'build', 'turbo-dgram-flood');
+  const standIns = bench(noRust);
+  assert.match(standIns.stderr, /cannot build the benchmark's load generator \(turbo-dgram-flood\): Rust's `cargo` was\s+not found/);
+  assert.match(standIns.stderr, /Node\s+stand-ins make the load/);
+  assert.strictEqual(standIns.doc.loadgen.native, null);
+  assert.ok(!fs.existsSync(flooder));
+
+  // The bench also looks in CARGO_TARGET_DIR for a binary; the previous run's must not be found.
+  fs.rmSync(path.join(LOADGEN_TARGET_DIR, 'release', 'turbo-dgram-flood'), { force: true });
+  const built = bench(envForLoadgenBuild(home));
+  assert.match(built.stderr, /load generator ready at build\/turbo-dgram-flood/);
+  assert.strictEqual(fs.realpathSync(built.doc.loadgen.native), fs.realpathSync(flooder));
+  assertStripped(flooder);
+  assert.ok(diskUsage(pkg) < MAX_INSTALL_BYTES);
 });

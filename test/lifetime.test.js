@@ -119,6 +119,21 @@ test('an unhandled bind error (EADDRINUSE) crashes the process like the builtin'
   assert.ok(builtin.stdout.some((l) => l.includes('EADDRINUSE')), builtin.stdout.join('\n'));
 });
 
+// With a bind callback, whether the callback's cleanup listens on 'error' (the error is then
+// handled, the process lives) or on errorMonitor (it is thrown) is the running builtin's choice.
+test('an unhandled bind error (EADDRINUSE) with a bind callback: thrown or swallowed like the builtin', T, async () => {
+  const { builtin } = await childBoth(`
+    const a = dgram.createSocket('udp4');
+    a.bind(0, '127.0.0.1', () => {
+      const b = dgram.createSocket('udp4');
+      b.bind(a.address().port, '127.0.0.1', () => out('never: bound'));
+      setTimeout(() => { out('timer'); a.close(); b.close(); }, 200).unref();
+    });
+    process.on('exit', (code) => out('exit', code));
+  `);
+  assert.ok(builtin.stdout.length > 0, 'the builtin child printed what it saw');
+});
+
 test('an exception thrown in a message listener is an uncaught exception', T, async () => {
   const { builtin } = await childBoth(`
     const r = dgram.createSocket('udp4');

@@ -10,7 +10,7 @@ const path = require('node:path');
 
 const { parseArgs, USAGE, UsageError } = require('./options');
 const { buildCells, filterCells, GROUPS } = require('./scenarios');
-const { LoadGen, findNative, nodeChild, NATIVE_NAME, ROOT } = require('./loadgen');
+const { LoadGen, buildNative, findNative, nodeChild, NATIVE_NAME, ROOT } = require('./loadgen');
 const { cpuPlan, guardProcess } = require('./procs');
 const { describeMachine } = require('./machine');
 const { buildRows, buildNotes, buildDocument } = require('./report');
@@ -142,12 +142,17 @@ async function main(argv, io = { stdout: process.stdout, stderr: process.stderr 
   }
 
   const cpus = cpuPlan(o.pin);
-  const nativePath = findNative(o.flooder);
+  // The native load generator, built on first use (an installed package does not build it before).
+  let nativePath = findNative(o.flooder);
+  if (!nativePath) {
+    log(`turbo-dgram-bench: the native load generator (${NATIVE_NAME}) is not built yet: building it (once)...`);
+    if (await buildNative((chunk) => io.stderr.write(chunk))) nativePath = findNative(null);
+  }
   const lg = new LoadGen({ nativePath, node, fallbackModule: subjects[subjects.length - 1].module });
   if (!nativePath) {
-    log(`turbo-dgram-bench: the native load generator (${NATIVE_NAME}) is not built: Node stand-ins are used,`);
-    log('  so the flood scenarios may not saturate the receiver. Build it with');
-    log(`  cargo build --release --bin ${NATIVE_NAME}   (or npm run build)`);
+    log(`turbo-dgram-bench: the native load generator (${NATIVE_NAME}) could not be built (see above): Node`);
+    log('  stand-ins make the load, so the flood scenarios may not saturate the receiver. Once Rust is');
+    log(`  installed, the next run builds it (or: bash ${path.join(ROOT, 'native-build.sh')} --loadgen).`);
   }
   if (!cpus.pinned) log(`turbo-dgram-bench: children are not pinned (${cpus.cpus} CPU(s), taskset ${o.pin ? 'unavailable' : 'disabled'})`);
 

