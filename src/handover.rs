@@ -62,6 +62,16 @@ const RECENT_CHECKS: u32 = 32;
 /// over up to that much later (the kernel queue holds ~256 small datagrams meanwhile).
 const MAX_SKIPPED_CHECKS: u32 = 15;
 
+/// Delivery callbacks in a row that used their whole step budget while the reactor read the
+/// socket, without the backlog (read but not yet delivered) getting any shorter, after which its
+/// JS thread takes the reads back although the reactor still has mail for it: the thread is not
+/// stalled but slower than the traffic (a server past what it can answer), and reading ahead into
+/// the mailbox would only add latency (up to its cap: ~100 ms at 50k small requests/s) where the
+/// builtin drops at the kernel queue and answers the rest at once. After a stall the backlog
+/// shrinks with every callback, and the reactor reads until it is gone. Order is kept: what the JS
+/// thread reads is appended behind the reactor's mail.
+const BEHIND_CALLBACKS_BEFORE_HAND_BACK: u32 = 4;
+
 const OWNER_JS: u8 = 0;
 const OWNER_REACTOR: u8 = 1;
 
@@ -85,6 +95,12 @@ pub struct Handover {
     steps_used: AtomicU64,
     /// Reactor thread only: how fast the kernel queue would fill if the JS thread stopped.
     pace: FillPace,
+    /// JS thread only: receive events delivered so far; delivery callbacks in a row that ended
+    /// with their budget used up while the reactor read the socket and the backlog did not
+    /// shrink, and the backlog when that streak began.
+    delivered: AtomicU64,
+    behind: AtomicU32,
+    behind_from: AtomicU64,
 }
 
 /// What a check found.
@@ -108,6 +124,9 @@ impl Handover {
             steps_iteration: AtomicU64::new(0),
             steps_used: AtomicU64::new(0),
             pace: FillPace::default(),
+            delivered: AtomicU64::new(0),
+            behind: AtomicU32::new(0),
+            behind_from: AtomicU64::new(0),
         }
     }
 
@@ -127,6 +146,7 @@ impl Handover {
     /// JS thread: `steps` events were delivered in the current loop iteration.
     pub fn spend_steps(&self, steps: usize) {
         self.steps_used.fetch_add(steps as u64, Ordering::Relaxed);
+        self.delivered.fetch_add(steps as u64, Ordering::Relaxed);
     }
 
     /// Whether the JS thread reads the socket (else the reactor thread does).
@@ -134,14 +154,42 @@ impl Handover {
         self.owner.load(Ordering::Acquire) == OWNER_JS
     }
 
-    /// The JS thread's watch on the socket fired (called before it reads).
+    /// JS thread, at the end of a delivery callback that used up its step budget (`behind`) or
+    /// delivered everything, after `spend_steps`; `received` is the socket's count of datagrams
+    /// read so far. Whether to take the reads back now although the reactor still has mail (see
+    /// BEHIND_CALLBACKS_BEFORE_HAND_BACK).
+    pub fn hand_back_while_behind(&self, behind: bool, received: u64) -> bool {
+        if !behind || self.js_reads() {
+            self.behind.store(0, Ordering::Relaxed);
+            return false;
+        }
+        let backlog = received.saturating_sub(self.delivered.load(Ordering::Relaxed));
+        let streak = self.behind.load(Ordering::Relaxed);
+        if streak == 0 || backlog < self.behind_from.load(Ordering::Relaxed) {
+            // A first callback behind, or the backlog shrank: the thread is catching up.
+            self.behind_from.store(backlog, Ordering::Relaxed);
+            self.behind.store(1, Ordering::Relaxed);
+            return false;
+        }
+        if streak + 1 < BEHIND_CALLBACKS_BEFORE_HAND_BACK {
+            self.behind.store(streak + 1, Ordering::Relaxed);
+            return false;
+        }
+        self.behind.store(0, Ordering::Relaxed);
+        true
+    }
+
+    /// The JS thread served the socket: its watch fired (before it reads), or it delivered one of
+    /// the socket's events. A JS thread busy with the socket's own traffic is not stalled, however
+    /// long its loop iterations take; taking its reads over would only move the queue from the
+    /// kernel into the mailbox.
     pub fn note_js_service(&self) {
         self.js_serviced.fetch_add(1, Ordering::Relaxed);
     }
 
     /// On the reactor thread, every check interval, for a socket the JS thread reads. `queue`
     /// gives the bytes its kernel queue holds and the receive buffer's size; it is asked (a
-    /// syscall) only when the JS thread's watch has not fired since the last check.
+    /// syscall) only when the JS thread has not served the socket since the last check.
     pub fn check(&self, queue: impl FnOnce() -> (u32, u32)) -> Verdict {
         let serviced = self.js_serviced.load(Ordering::Relaxed);
         if self.seen.swap(serviced, Ordering::Relaxed) != serviced {
@@ -370,6 +418,40 @@ mod tests {
         assert_eq!(handover.steps_left(256), 0);
         js_loop.next_iteration();
         assert_eq!(handover.steps_left(256), 256);
+    }
+
+    /// A delivery callback that used its budget of 256 events while `arrived` more were read.
+    fn behind_after(handover: &Handover, received: &mut u64, arrived: u64) -> bool {
+        *received += arrived;
+        handover.spend_steps(256);
+        handover.hand_back_while_behind(true, *received)
+    }
+
+    #[test]
+    fn a_js_thread_whose_backlog_does_not_shrink_takes_the_reads_back() {
+        let handover = socket();
+        let mut received = 10_000;
+        assert!(!behind_after(&handover, &mut received, 256), "it reads already");
+        handover.take_over();
+        for _ in 1..BEHIND_CALLBACKS_BEFORE_HAND_BACK {
+            assert!(!behind_after(&handover, &mut received, 300));
+        }
+        assert!(!handover.hand_back_while_behind(false, received), "caught up: the streak ends");
+        for _ in 1..BEHIND_CALLBACKS_BEFORE_HAND_BACK {
+            assert!(!behind_after(&handover, &mut received, 256));
+        }
+        assert!(behind_after(&handover, &mut received, 256), "the backlog stayed: overloaded");
+        assert!(!behind_after(&handover, &mut received, 256), "a new streak");
+    }
+
+    #[test]
+    fn a_js_thread_working_off_a_stall_keeps_the_reactor_reading() {
+        let handover = socket();
+        handover.take_over();
+        let mut received = 5_000;
+        for _ in 0..10 * BEHIND_CALLBACKS_BEFORE_HAND_BACK {
+            assert!(!behind_after(&handover, &mut received, 200), "the backlog shrinks every callback");
+        }
     }
 
     #[test]

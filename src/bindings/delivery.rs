@@ -15,6 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -396,23 +397,36 @@ fn deliver<'a>(
     let step_kind = cx.number(KIND_RECV_STEP).upcast();
     let budget = core.handover.as_ref().map_or(STEPS_PER_CALLBACK, |h| h.steps_left(STEPS_PER_CALLBACK));
     let mut steps = 0;
-    let budget_spent = |steps| {
+    // A handover socket: counts the steps against the loop iteration's budget, and takes the
+    // reads back from the reactor when the JS thread has been behind for long (not stalled:
+    // `Handover::hand_back_while_behind`) or has caught up (the mailbox is empty).
+    let budget_spent = |steps, exhausted| {
         if let Some(handover) = &core.handover {
             handover.spend_steps(steps);
+            let received = core.stats.received_datagrams.load(Ordering::Relaxed);
+            if handover.hand_back_while_behind(exhausted, received) && core.take_reads_back() {
+                watches.reads_back(core.id);
+            }
+        }
+    };
+    let served = || {
+        if let Some(handover) = &core.handover {
+            handover.note_js_service();
         }
     };
     loop {
         if core.is_closed() {
-            budget_spent(steps);
+            budget_spent(steps, false);
             return Budget::Idle;
         }
         // The mailbox stays in flight until `take_mail` finds it empty, so stopping here (with
         // or without a JS backlog) loses no wake-up: the caller queues the socket again.
         if steps >= budget {
-            budget_spent(steps);
+            budget_spent(steps, true);
             return Budget::Exhausted;
         }
         if core.has_js_backlog() {
+            served();
             let more = call.run(cx, scope, &[call.id, step_kind]);
             core.set_js_backlog(more);
             steps += 1;
@@ -426,7 +440,7 @@ fn deliver<'a>(
             if core.take_reads_back() {
                 watches.reads_back(core.id);
             }
-            budget_spent(steps);
+            budget_spent(steps, false);
             return Budget::Idle;
         }
         core.resolve_error_check(&mut mail);
@@ -436,6 +450,7 @@ fn deliver<'a>(
         }
         if !mail.meta.is_empty() && !core.is_closed() {
             core.stats.count_batch();
+            served();
             let more = match single_datagram(&mail) {
                 Some((payload, peer)) => {
                     let args = one_arguments(cx, call.id, payload, peer, pool);
