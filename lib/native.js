@@ -8,8 +8,10 @@
 //   - A wrong argument type throws a plain TypeError (a bug in lib/, never reachable by users).
 //   - Addresses passed in are IP literals (IPv6 may carry `%scope`); JS resolves host names first.
 //
-//   init(dispatch)                      once per thread (worker); dispatch(id, kind, a, b, c) receives
-//                                       every event of every socket of this thread, see KIND_* below.
+//   init(dispatch, reply)               once per thread (worker); dispatch(id, kind, a, b, c) receives
+//                                       every event of every socket of this thread, see KIND_* below;
+//                                       reply: a Uint8Array over an ArrayBuffer of its own, whose
+//                                       byte 0 a receive event sets to 1 when more of the backlog waits.
 //   create(family[, driver]) -> handle  family 4 | 6; driver DRIVER_HANDOVER, DRIVER_THREAD
 //                                       (when absent) or DRIVER_INLINE. No fd yet (like libuv: the
 //                                       fd is made by bind). An inline driver that cannot start on
@@ -71,8 +73,8 @@
 //                   (string[] of local addresses indexed by localIndex).
 //   KIND_SEND_DONE: dispatch(id, KIND_SEND_DONE, results: Int32Array) bytes or -errno, in send order.
 //   KIND_RECV_STEP: dispatch(id, KIND_RECV_STEP) -> more: emit the next event of the socket's
-//                   receive backlog. KIND_RECV also returns `more` after emitting the batch's first
-//                   event. The native side calls once per event and runs the nextTicks and
+//                   receive backlog. KIND_RECV also answers `more` after emitting the batch's first
+//                   event (each answer in init's reply byte, not as a return value). The native side calls once per event and runs the nextTicks and
 //                   microtasks each call queued before the next (as after each builtin recv).
 //
 // Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, KIND_RECV_STEP = 3,

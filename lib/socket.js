@@ -54,9 +54,17 @@ const udpSocketChannel = dc.channel('udp.socket');
 // ---------------------------------------------------------------------------------------------
 // Dispatch: the native side reports every socket of this thread through one function.
 
-// Every native event of every socket of this thread. Receive events return whether more of the
-// socket's receive backlog waits (lib/receive.js).
+// Every native event of every socket of this thread. For a receive event the native side reads
+// from `moreWaiting` whether more of the socket's receive backlog waits (lib/receive.js): a byte
+// in memory costs it nothing to read, a returned boolean cost two Node-API calls per datagram.
+// Its ArrayBuffer of its own stays outside V8's heap, where the native side keeps its address.
+const moreWaiting = new Uint8Array(new ArrayBuffer(1));
+
 function dispatch(id, kind, a, b, c, d, e) {
+  moreWaiting[0] = dispatchEvent(id, kind, a, b, c, d, e) ? 1 : 0;
+}
+
+function dispatchEvent(id, kind, a, b, c, d, e) {
   // A new receive pool is taken whichever socket it came with, delivered to or not.
   if (kind === native.KIND_RECV_ONE && a !== undefined) setReceivePool(a);
   const socket = socketsById.get(id);
@@ -79,7 +87,7 @@ function dispatch(id, kind, a, b, c, d, e) {
   return false;
 }
 
-native.init(dispatch);
+native.init(dispatch, moreWaiting);
 
 // ---------------------------------------------------------------------------------------------
 // Construction

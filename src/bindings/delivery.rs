@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use neon::prelude::*;
+use neon::types::buffer::TypedArray;
 use neon::thread::LocalKey;
 
 use super::pool::ReceivePool;
@@ -65,8 +66,36 @@ pub enum Wake {
     FromReactor,
 }
 
-/// The JS function that receives every socket event of this JS thread (one per Node env).
-pub static DISPATCH: LocalKey<Root<JsFunction>> = LocalKey::new();
+/// The JS side of delivery on this JS thread (one per Node env): see `Dispatcher`.
+pub static DISPATCH: LocalKey<Dispatcher> = LocalKey::new();
+
+/// The JS function that receives every socket event of this JS thread, and the one-byte array
+/// it writes each receive event's answer into: 1 when more of the socket's backlog waits. Read
+/// from memory after the call, the answer costs nothing; returned as a JS boolean it cost a
+/// type check and a conversion through Node-API per datagram (~5% of a flooded receiver).
+pub struct Dispatcher {
+    function: Root<JsFunction>,
+    /// Rooted, so that the memory `more` points into stays alive.
+    _reply: Root<JsTypedArray<u8>>,
+    /// The address of the reply array's byte, kept as a number (the Dispatcher lives in the
+    /// thread's instance data, which must be Send and Sync; only that JS thread reads it). Its
+    /// ArrayBuffer was made by lib/ with `new ArrayBuffer` (a backing store outside V8's heap,
+    /// which never moves), is never handed to user code (so never detached or transferred), and
+    /// stays rooted above.
+    more: usize,
+}
+
+impl Dispatcher {
+    /// From `init(dispatch, reply)`: `reply` must be a Uint8Array of at least one byte over an
+    /// ArrayBuffer of its own (see `ReplyByte`).
+    pub fn new<'a>(cx: &mut impl Context<'a>, function: Handle<'a, JsFunction>, reply: Handle<'a, JsTypedArray<u8>>) -> NeonResult<Dispatcher> {
+        let Some(byte) = reply.as_slice(cx).first() else {
+            return cx.throw_range_error("the reply array must hold a byte");
+        };
+        let more = byte as *const u8 as usize;
+        Ok(Dispatcher { function: function.root(cx), _reply: reply.root(cx), more })
+    }
+}
 
 /// A socket's delivery buffers, swapped with its mailbox so steady-state delivery allocates
 /// nothing in Rust.
@@ -336,11 +365,11 @@ impl JsLoop {
         // SAFETY: on the JS thread inside the handle scope `scope` stands for; the
         // Cx lives only for this call.
         let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
-        let Some(dispatch) = DISPATCH.get(&mut cx).map(|root| root.to_inner(&mut cx)) else { return true };
+        let Some((dispatch, more)) = DISPATCH.get(&mut cx).map(|d| (d.function.to_inner(&mut cx), d.more as *const u8)) else { return true };
         let Ok(mut pool) = self.pool.try_borrow_mut() else { return true };
         for (core, spare) in ready.drain(..) {
             let id = cx.number(core.id as f64).upcast();
-            let call = Call { dispatch, id };
+            let call = Call { dispatch, more, id };
             if let Budget::Exhausted = deliver(&mut cx, scope, &self.watches, call, &core, &spare, &mut pool) {
                 lock(&self.ready).push_back((core, spare));
                 self.sender.wake();
@@ -551,6 +580,8 @@ fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArra
 #[derive(Clone, Copy)]
 struct Call<'a> {
     dispatch: Handle<'a, JsFunction>,
+    /// The reply byte (see `Dispatcher`).
+    more: *const u8,
     id: Handle<'a, JsValue>,
 }
 
@@ -563,7 +594,10 @@ impl<'a> Call<'a> {
     fn run(self, cx: &mut Cx<'a>, scope: &LoopCallback, args: &[Handle<'a, JsValue>]) -> bool {
         let undefined = cx.undefined();
         let more = match self.dispatch.call(cx, undefined, args) {
-            Ok(more) => more.downcast::<JsBoolean, _>(cx).map(|b| b.value(cx)).unwrap_or(false),
+            // SAFETY: the reply byte stays valid while the Dispatcher it came from lives (see
+            // `ReplyByte`), which is as long as this thread's env; dispatch wrote it before
+            // returning.
+            Ok(_) => (unsafe { self.more.read() }) != 0,
             Err(_) => true,
         };
         scope.after_js_call();

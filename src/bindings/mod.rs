@@ -155,9 +155,13 @@ fn parse_addr(ip: &str, port: u16, family: Family) -> Result<SocketAddr, i32> {
 // ---- exported functions ----------------------------------------------------------------------
 
 fn init(mut cx: FunctionContext) -> JsResult<JsUndefined> {
-    let dispatch = cx.argument::<JsFunction>(0)?.root(&mut cx);
+    let function = cx.argument::<JsFunction>(0)?;
+    let reply = cx.argument::<JsTypedArray<u8>>(1)?;
     // A second init on the same thread keeps the first dispatcher; lib/ calls it once per thread.
-    DISPATCH.get_or_init(&mut cx, || dispatch);
+    if DISPATCH.get(&mut cx).is_none() {
+        let dispatcher = delivery::Dispatcher::new(&mut cx, function, reply)?;
+        DISPATCH.get_or_init(&mut cx, || dispatcher);
+    }
     Ok(cx.undefined())
 }
 
