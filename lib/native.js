@@ -34,8 +34,9 @@
 //   disconnect(handle)    -> 0 | -errno
 //   localAddress(handle)  -> { address, family, port } | -errno
 //   remoteAddress(handle) -> { address, family, port } | -errno
-//   send(handle, bufs, dests, destIndex, results) -> k
-//                                       bufs: Buffer[] (one datagram each); dests: the run's
+//   send(handle, bufs, dests, destIndex, results[, count]) -> k
+//                                       bufs: Buffer[] (one datagram each; with count, only the
+//                                       first count of them, so bufs may be longer); dests: the run's
 //                                       distinct destinations, flat [ip, port, ...], and destIndex
 //                                       (Uint32Array) datagram i's index into them; both null for a
 //                                       connected socket. Sends in order with sendmmsg (GSO runs).

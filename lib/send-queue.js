@@ -29,10 +29,15 @@ let results = new Int32Array(64); // reused: native.send writes each datagram's 
 let destIndex = new Uint32Array(64); // reused: each datagram's index into the run's destinations
 
 // asyncResource: the socket's (lib/async-context.js).
+// The queue's arrays are kept from flush to flush, holding `count` datagrams (the slots beyond are
+// cleared): emptied by `length = 0`, V8 drops an array's storage and the next push allocates it
+// again, four times per datagram at one datagram per tick (a third of an echo server's garbage,
+// each scavenge a pause in some round trip).
 function createSendQueue(handle, asyncResource) {
   return {
     handle,
     asyncResource,
+    count: 0,
     bufs: [],
     ips: [], // null entries: a connected socket's datagrams (no destination)
     ports: [],
@@ -60,12 +65,14 @@ function observedRequest(callback, address, port) {
 }
 
 function enqueueDatagram(queue, buf, ip, port, request) {
-  queue.bufs.push(buf);
-  queue.ips.push(ip);
-  queue.ports.push(port);
-  queue.requests.push(request);
+  const n = queue.count;
+  queue.bufs[n] = buf;
+  queue.ips[n] = ip;
+  queue.ports[n] = port;
+  queue.requests[n] = request;
+  queue.count = n + 1;
   queue.bytes += buf.length;
-  if (queue.bufs.length === 1) flushing.add(queue); // a queue is in `flushing` while it holds datagrams
+  if (n === 0) flushing.add(queue); // a queue is in `flushing` while it holds datagrams
   if (!flushScheduled) {
     flushScheduled = true;
     process.nextTick(flushAll);
@@ -96,41 +103,51 @@ for (const name of KERNEL_CHANGES) {
 
 function flushSendQueue(queue) {
   flushing.delete(queue);
-  const { bufs, ips, ports, requests } = queue;
-  if (bufs.length === 0) return;
-  queue.bufs = [];
-  queue.ips = [];
-  queue.ports = [];
-  queue.requests = [];
+  const { bufs, ips, ports, requests, count } = queue;
+  if (count === 0) return;
+  queue.count = 0;
   queue.bytes = 0;
-  // native.send takes destinations for all datagrams or for none (connected); a tick in which the
-  // socket connected between sends is sent as runs of one kind.
-  let start = 0;
-  while (start < bufs.length) {
-    const connected = ips[start] === null;
-    let end = start + 1;
-    while (end < bufs.length && (ips[end] === null) === connected) end++;
-    const whole = start === 0 && end === bufs.length;
-    sendRun(queue, whole ? bufs : bufs.slice(start, end),
-      connected ? null : (whole ? ips : ips.slice(start, end)),
-      connected ? null : (whole ? ports : ports.slice(start, end)),
-      requests, start);
-    start = end;
+  try {
+    // native.send takes destinations for all datagrams or for none (connected); a tick in which
+    // the socket connected between sends is sent as runs of one kind.
+    let start = 0;
+    while (start < count) {
+      const connected = ips[start] === null;
+      let end = start + 1;
+      while (end < count && (ips[end] === null) === connected) end++;
+      const whole = start === 0;
+      sendRun(queue, whole ? bufs : bufs.slice(start, end),
+        connected ? null : (whole ? ips : ips.slice(start, end)),
+        connected ? null : (whole ? ports : ports.slice(start, end)),
+        requests, start, end - start);
+      start = end;
+    }
+  } finally {
+    // Nothing sent stays referenced by the kept arrays (no JS runs during a flush: nothing was
+    // queued meanwhile).
+    for (let i = 0; i < count; i++) {
+      bufs[i] = undefined;
+      ips[i] = undefined;
+      ports[i] = undefined;
+      requests[i] = undefined;
+    }
   }
 }
 
-function sendRun(queue, bufs, ips, ports, requests, first) {
-  if (results.length < bufs.length) results = new Int32Array(bufs.length * 2);
-  const dests = ips === null ? null : destinationsOf(ips, ports);
-  const done = native.send(queue.handle, bufs, dests, dests === null ? null : destIndex, results);
+// The run's first `count` datagrams of bufs / ips / ports (arrays that may be longer), whose
+// requests start at requests[first].
+function sendRun(queue, bufs, ips, ports, requests, first, count) {
+  if (results.length < count) results = new Int32Array(count * 2);
+  const dests = ips === null ? null : destinationsOf(ips, ports, count);
+  const done = native.send(queue.handle, bufs, dests, dests === null ? null : destIndex, results, count);
   if (done < 0) {
     // The whole run failed before any syscall (no fd, or a destination the native side could not
     // parse): each datagram gets that error, and none goes to the reactor.
-    for (let i = 0; i < bufs.length; i++) requests[first + i].result = done;
+    for (let i = 0; i < count; i++) requests[first + i].result = done;
     return;
   }
   for (let i = 0; i < done; i++) requests[first + i].result = results[i];
-  for (let i = done; i < bufs.length; i++) queue.inflight.push(requests[first + i]);
+  for (let i = done; i < count; i++) queue.inflight.push(requests[first + i]);
 }
 
 // The run's distinct destinations, flat [ip, port, ...], with destIndex[i] naming datagram i's:
@@ -138,8 +155,7 @@ function sendRun(queue, bufs, ips, ports, requests, first) {
 // by ip, then port, with no key string built per datagram: the ip strings are usually the same
 // string object from send to send, whose hash V8 keeps. A run to one destination (one datagram
 // per tick, say) makes no Map at all; they are made at the second distinct destination.
-function destinationsOf(ips, ports) {
-  const count = ips.length;
+function destinationsOf(ips, ports, count) {
   if (destIndex.length < count) destIndex = new Uint32Array(count * 2);
   let lastIp = ips[0];
   let lastPort = ports[0];
@@ -245,7 +261,7 @@ function queuedBytes(queue) {
 
 function queuedCount(queue) {
   const held = native.sendQueueCount(queue.handle);
-  return held === 0 ? 0 : held + queue.bufs.length;
+  return held === 0 ? 0 : held + queue.count;
 }
 
 module.exports = {

@@ -105,6 +105,26 @@ test('a burst of 200 sends: all arrive, in order, callbacks in order', T, async 
   assertLogHas(log, "'received in order', true", "'callbacks in order with (null, bytes)', true");
 });
 
+test('a burst of 5 in one tick, then one datagram per tick: each arrives once, in order, nothing stale', T, async () => {
+  // lib/send-queue.js keeps a socket's queue arrays from flush to flush (longer than what they
+  // hold after a burst): a later flush must send only its own datagrams.
+  const log = await assertSame(async (ctx) => {
+    const { r, s, rport } = await receiverAndSender(ctx, { watch: true });
+    const seen = [];
+    r.on('message', (msg) => seen.push(msg.toString()));
+    const got = messages(ctx, r, 8);
+    for (let i = 0; i < 5; i++) s.send(`b${i}`, rport, '127.0.0.1');
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      s.send(`t${i}`, rport, '127.0.0.1');
+    }
+    await got;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    ctx.log('received', seen.join(','));
+  }, { timeout: 10000 });
+  assertLogHas(log, "'received', 'b0,b1,b2,b3,b4,t0,t1,t2'");
+});
+
 test('send without an address goes to 127.0.0.1 (udp4) and ::1 (udp6)', T, async () => {
   const log = await assertSame(async (ctx) => {
     for (const type of ['udp4', 'udp6']) {

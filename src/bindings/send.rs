@@ -1,5 +1,5 @@
-//! `send(handle, bufs, dests, destIndex, results)`: one flush of a socket's send queue (the
-//! contract is in lib/native.js).
+//! `send(handle, bufs, dests, destIndex, results[, count])`: one flush of a socket's send queue
+//! (the contract is in lib/native.js).
 //!
 //! At one datagram per tick a flush is one datagram, so a heap allocation per flush would be one
 //! per datagram. A small flush allocates nothing: its lists sit on the stack (`Slots`), the parsed
@@ -52,18 +52,29 @@ pub(super) fn send(mut cx: FunctionContext) -> JsResult<JsNumber> {
     sent
 }
 
-/// `send`'s five arguments, each as it came.
-type Args5<'a> = (Any<'a>, Any<'a>, Any<'a>, Any<'a>, Any<'a>);
+/// `send`'s six arguments, each as it came.
+type Args6<'a> = (Any<'a>, Any<'a>, Any<'a>, Any<'a>, Any<'a>, Any<'a>);
 type Any<'a> = Handle<'a, JsValue>;
 
 fn send_with<'a>(cx: &mut FunctionContext<'a>, scratch: &mut Scratch) -> JsResult<'a, JsNumber> {
     // neon's `argument` copies more than four arguments into a heap list; `args` reads them onto
     // the stack (missing ones as undefined, which `arg` then reports as `argument` would).
     let argc = cx.len();
-    let (handle, bufs, dests, dest_index, results): Args5 = cx.args()?;
+    let (handle, bufs, dests, dest_index, results, count): Args6 = cx.args()?;
     let socket = arg::<JsBox<SocketBox>>(cx, handle, 0, argc)?;
     let bufs = arg::<JsArray>(cx, bufs, 1, argc)?;
-    let bufs = array_items(cx, bufs)?;
+    // `count`: the first that many of `bufs` (lib/ keeps a queue's arrays from flush to flush, so
+    // they are longer than what they hold); absent or undefined: all of them.
+    let limit = if count.is_a::<JsUndefined, _>(cx) {
+        u32::MAX
+    } else {
+        let value = count.downcast_or_throw::<JsNumber, _>(cx)?.value(cx);
+        match whole_number(value, u32::MAX) {
+            Some(limit) => limit,
+            None => return cx.throw_range_error("count must be a whole number"),
+        }
+    };
+    let bufs = array_items(cx, bufs, limit)?;
     let dests = arg::<JsValue>(cx, dests, 2, argc)?;
     let dest_index = arg::<JsValue>(cx, dest_index, 3, argc)?;
     let mut results = arg::<JsInt32Array>(cx, results, 4, argc)?;
@@ -81,7 +92,7 @@ fn send_with<'a>(cx: &mut FunctionContext<'a>, scratch: &mut Scratch) -> JsResul
         None
     } else {
         let dests = dests.downcast_or_throw::<JsArray, _>(cx)?;
-        let dests = array_items(cx, dests)?;
+        let dests = array_items(cx, dests, u32::MAX)?;
         let dest_index = dest_index.downcast_or_throw::<JsTypedArray<u32>, _>(cx)?;
         if let Err(errno) = parse_destinations(cx, &dests, family, &mut scratch.addresses)? {
             return Ok(cx.number(errno));
@@ -136,11 +147,12 @@ fn arg<'a, V: Value>(
 fn array_items<'a>(
     cx: &mut FunctionContext<'a>,
     array: Handle<'a, JsArray>,
+    limit: u32,
 ) -> NeonResult<Slots<Handle<'a, JsValue>, INLINE>> {
     // SAFETY: inside this JS call, with `array` a live handle of its env.
     let length = unsafe { host::array_length(cx.to_raw() as NapiEnv, array.to_raw() as NapiValue) };
     let Some(length) = length else { return cx.throw_error("cannot read the array's length") };
-    Slots::try_from_fn(length as usize, |i| array.get::<JsValue, _, _>(cx, i as u32))
+    Slots::try_from_fn(length.min(limit) as usize, |i| array.get::<JsValue, _, _>(cx, i as u32))
 }
 
 /// The flush's distinct destinations, flat `[ip, port, ...]` as lib/ deduplicated them, appended
