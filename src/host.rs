@@ -405,10 +405,11 @@ pub struct LoopCallback {
 }
 
 impl LoopCallback {
-    /// After a call into JS: reports an exception it left pending (see
-    /// `report_pending_exception`), then runs the nextTicks and microtasks it queued.
+    /// After a call into JS (and `report_pending_exception` if it threw): runs the nextTicks and
+    /// microtasks it queued. A tick that throws is Node's to report, as after a builtin recv
+    /// callback: the callback scope's own verbose TryCatch hands it to 'uncaughtException', and
+    /// closing a scope is no Node-API call that could leave an exception pending here.
     pub fn after_js_call(&self) {
-        self.report_pending_exception();
         let Some(host) = host() else { return };
         let mut scope = ptr::null_mut();
         // SAFETY: on the JS thread, inside the handle scope opened by `fire`, with no callback
@@ -420,8 +421,6 @@ impl LoopCallback {
                 (host.napi_close_callback_scope)(self.env, scope);
             }
         }
-        // A tick or microtask that threw is reported as uncaught the same way.
-        self.report_pending_exception();
     }
 
     /// Hands an exception the JS code left pending to Node as uncaught (the 'uncaughtException'

@@ -168,6 +168,33 @@ test('a message listener that throws, with an uncaughtException handler: the res
   assert.ok(builtin.stdout.includes('["all ten seen"]'), builtin.stdout.join('\n'));
 });
 
+test('a nextTick or microtask queued by a message listener throws: uncaughtException at the same point of the burst', T, async () => {
+  // Delivery runs each datagram's ticks in an empty callback scope after the call (src/host.rs,
+  // LoopCallback::after_js_call); a tick that throws there is Node's to report, as after the
+  // builtin's recv callback.
+  const { builtin } = await childBoth(`
+    let seen = 0;
+    process.on('uncaughtException', (err) => out('uncaughtException', err.message));
+    const r = dgram.createSocket('udp4');
+    r.on('message', (msg) => {
+      const text = msg.toString();
+      seen++;
+      out('message', text);
+      if (text === 'd3') process.nextTick(() => { out('tick', text); throw new Error('tick threw on ' + text); });
+      if (text === 'd5') queueMicrotask(() => { out('microtask', text); throw new Error('microtask threw on ' + text); });
+      if (seen === 8) { out('all eight seen'); r.close(); s.close(); }
+    });
+    let s;
+    r.bind(0, '127.0.0.1', () => {
+      s = dgram.createSocket('udp4');
+      for (let i = 0; i < 8; i++) s.send('d' + i, r.address().port, '127.0.0.1');
+    });
+    setTimeout(() => { out('timeout, seen', seen); process.exit(3); }, 3000).unref();
+  `);
+  assert.ok(builtin.stdout.includes('["all eight seen"]'), builtin.stdout.join('\n'));
+  assert.ok(builtin.stdout.some((line) => line.includes('microtask threw on d5')), builtin.stdout.join('\n'));
+});
+
 test('an exception thrown in a send callback is an uncaught exception', T, async () => {
   const { builtin } = await childBoth(`
     const r = dgram.createSocket('udp4');

@@ -595,10 +595,13 @@ impl<'a> Call<'a> {
         let undefined = cx.undefined();
         let more = match self.dispatch.call(cx, undefined, args) {
             // SAFETY: the reply byte stays valid while the Dispatcher it came from lives (see
-            // `ReplyByte`), which is as long as this thread's env; dispatch wrote it before
+            // `Dispatcher::more`), which is as long as this thread's env; dispatch wrote it before
             // returning.
             Ok(_) => (unsafe { self.more.read() }) != 0,
-            Err(_) => true,
+            Err(_) => {
+                scope.report_pending_exception();
+                true
+            }
         };
         scope.after_js_call();
         more
