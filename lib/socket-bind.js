@@ -240,11 +240,7 @@ function install(Socket) {
     if (!address) {
       address = this.type === 'udp4' ? '0.0.0.0' : '::';
     } else {
-      validateString(address, 'options.address');
-      if (net.isIP(address) === 0) {
-        throw new ERR_INVALID_ARG_VALUE('options.address', address,
-          'must be a numeric IP address; bindSync does not perform DNS resolution');
-      }
+      numericAddress(address, 'options.address', 'bindSync');
     }
     state.bindState = BindState.BINDING;
     const ex = bindNow(this, address, port);
@@ -255,4 +251,12 @@ function install(Socket) {
   };
 }
 
-module.exports = { enqueue, install };
+// bindSync / connectSync take a numeric IP literal only (no lookup), refused as the builtin does.
+function numericAddress(address, name, method) {
+  validateString(address, name);
+  if (net.isIP(address) === 0) {
+    throw new ERR_INVALID_ARG_VALUE(name, address, `must be a numeric IP address; ${method} does not perform DNS resolution`);
+  }
+}
+
+module.exports = { enqueue, install, numericAddress };

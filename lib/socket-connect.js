@@ -6,11 +6,9 @@
 
 // Module bindings, not the globals: `process` on globalThis is a getter, run on every use.
 const process = require('node:process');
-const net = require('node:net');
 
 const {
   codes: {
-    ERR_INVALID_ARG_VALUE,
     ERR_IP_BLOCKED,
     ERR_SOCKET_ALREADY_BOUND,
     ERR_SOCKET_DGRAM_IS_CONNECTED,
@@ -23,7 +21,7 @@ const {
 } = require('./errors');
 const { validatePort, validateString } = require('./validate');
 const { kernel } = require('./send-queue'); // native calls that change kernel state: queued sends go first
-const { enqueue } = require('./socket-bind');
+const { enqueue, numericAddress } = require('./socket-bind');
 const { isSendBlocked } = require('./socket-send');
 const { kState, BindState, ConnectState, healthCheck, openHandle } = require('./internal');
 
@@ -110,11 +108,7 @@ function install(Socket) {
     if (address == null || address === '') {
       address = this.type === 'udp4' ? '127.0.0.1' : '::1';
     } else {
-      validateString(address, 'address');
-      if (net.isIP(address) === 0) {
-        throw new ERR_INVALID_ARG_VALUE('address', address,
-          'must be a numeric IP address; connectSync does not perform DNS resolution');
-      }
+      numericAddress(address, 'address', 'connectSync');
     }
     if (state.bindState === BindState.UNBOUND) this.bindSync();
     else if (state.bindState !== BindState.BOUND) throw new ERR_SOCKET_ALREADY_BOUND();

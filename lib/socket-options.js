@@ -111,6 +111,17 @@ function changeSourceMembership(socket, add, sourceAddress, groupAddress, interf
 }
 
 // The methods, in the order the builtin defines them.
+function setRefed(socket, refed) {
+  const state = socket[kState];
+  if (state.handle !== null) {
+    state.refed = refed;
+    if (state.bindState !== BindState.BOUND) return socket;
+    if (refed) native.ref(state.handle);
+    else native.unref(state.handle);
+  }
+  return socket;
+}
+
 function install(Socket) {
   Socket.prototype.setBroadcast = function (arg) {
     setFlag(this, native.OPT_BROADCAST, arg, 'setBroadcast');
@@ -163,21 +174,11 @@ function install(Socket) {
 
   // A bound socket holds the loop while ref'd; the state is remembered for a socket not bound yet.
   Socket.prototype.ref = function () {
-    const state = this[kState];
-    if (state.handle !== null) {
-      state.refed = true;
-      if (state.bindState === BindState.BOUND) native.ref(state.handle);
-    }
-    return this;
+    return setRefed(this, true);
   };
 
   Socket.prototype.unref = function () {
-    const state = this[kState];
-    if (state.handle !== null) {
-      state.refed = false;
-      if (state.bindState === BindState.BOUND) native.unref(state.handle);
-    }
-    return this;
+    return setRefed(this, false);
   };
 
   Socket.prototype.setRecvBufferSize = function (size) {
