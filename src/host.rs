@@ -389,10 +389,11 @@ unsafe fn async_context(host: &Host, env: NapiEnv) -> Option<*mut c_void> {
 /// Proof that the code runs in one of our libuv callbacks on `env`'s thread, inside a handle
 /// scope, with no callback scope of ours open.
 ///
-/// Each call into JS runs outside any callback scope, and `after_js_call` then opens and closes an
-/// empty one: closing a callback scope at the top of the stack is what makes Node run the nextTick
-/// queue and then the microtasks, exactly as after each builtin I/O callback (node:dgram makes one
-/// per datagram). Why no callback scope around the call itself: the receive events enter the
+/// Each call into JS runs outside any callback scope. Its nextTicks and microtasks then run, as
+/// after each builtin I/O callback (node:dgram makes one per datagram): JS runs them itself where
+/// it can (lib/socket.js, `runTicks`), else `after_js_call` opens and closes an empty callback
+/// scope, which at the top of the stack makes Node run them. Why no callback scope around the
+/// call itself: the receive events enter the
 /// socket's async context from JS (lib/async-context.js, `runInAsyncScope`). Nested inside a native
 /// callback scope, that JS push lands one level above the native one and its pop leaves the JS
 /// list of execution resources one entry longer than the native stack, so every native pop then
@@ -405,10 +406,10 @@ pub struct LoopCallback {
 }
 
 impl LoopCallback {
-    /// After a call into JS (and `report_pending_exception` if it threw): runs the nextTicks and
-    /// microtasks it queued. A tick that throws is Node's to report, as after a builtin recv
-    /// callback: the callback scope's own verbose TryCatch hands it to 'uncaughtException', and
-    /// closing a scope is no Node-API call that could leave an exception pending here.
+    /// After a call into JS that returned: runs the nextTicks and microtasks it queued. A tick
+    /// that throws is Node's to report, as after a builtin recv callback: the callback scope's own
+    /// verbose TryCatch hands it to 'uncaughtException', and closing a scope is no Node-API call
+    /// that could leave an exception pending here.
     pub fn after_js_call(&self) {
         let Some(host) = host() else { return };
         let mut scope = ptr::null_mut();

@@ -195,6 +195,79 @@ test('a nextTick or microtask queued by a message listener throws: uncaughtExcep
   assert.ok(builtin.stdout.some((line) => line.includes('microtask threw on d5')), builtin.stdout.join('\n'));
 });
 
+// The ticks of each datagram run from lib/socket.js's dispatch (Node's own runner); a throw leaves
+// the rest to the next callback, as a failed callback scope does for the builtin. Under
+// --pending-deprecation that runner warns when called, so the native side closes a callback scope
+// after each datagram instead (src/bindings/delivery.rs, Call::run): both paths are checked.
+const TICKS_AROUND_THROWS = `
+  let seen = 0;
+  process.on('uncaughtException', (err) => out('uncaughtException', err.message));
+  process.on('warning', (w) => out('warning', w.name, w.code));
+  const r = dgram.createSocket('udp4');
+  r.on('message', (msg) => {
+    const text = msg.toString();
+    seen++;
+    out('message', text);
+    if (text === 'd1') {
+      process.nextTick(() => { out('tick 1', text); throw new Error('tick threw on ' + text); });
+      process.nextTick(() => out('tick 2', text));
+      Promise.resolve().then(() => out('microtask', text));
+    }
+    if (text === 'd3') {
+      process.nextTick(() => out('tick of a listener that throws', text));
+      queueMicrotask(() => out('microtask of a listener that throws', text));
+      throw new Error('listener threw on ' + text);
+    }
+    if (seen === 6) { out('all six seen'); r.close(); s.close(); }
+  });
+  let s;
+  r.bind(0, '127.0.0.1', () => {
+    s = dgram.createSocket('udp4');
+    for (let i = 0; i < 6; i++) s.send('d' + i, r.address().port, '127.0.0.1');
+  });
+  setTimeout(() => { out('timeout, seen', seen); process.exit(3); }, 3000).unref();
+`;
+
+test('a throw among the ticks of a burst: the ticks queued behind it, and those of a listener that threw, run where the builtin runs them', T, async () => {
+  const { builtin } = await childBoth(TICKS_AROUND_THROWS);
+  assert.ok(builtin.stdout.includes('["all six seen"]'), builtin.stdout.join('\n'));
+});
+
+test('the same under --pending-deprecation (ticks run by a native callback scope): same order, no warning', T, async () => {
+  const { builtin } = await childBoth(TICKS_AROUND_THROWS, { nodeFlags: ['--pending-deprecation'] });
+  assert.ok(builtin.stdout.includes('["all six seen"]'), builtin.stdout.join('\n'));
+});
+
+test('an object a message listener held through a WeakRef can be collected before the next datagram', T, async () => {
+  // Node clears the objects a WeakRef.deref() kept alive when a callback's scope closes; the
+  // microtask checkpoint after each datagram does it here.
+  const { builtin } = await childBoth(`
+    let ref;
+    let seen = 0;
+    const r = dgram.createSocket('udp4');
+    r.on('message', () => {
+      seen++;
+      if (seen === 1) {
+        let held = { payload: new Array(100).fill(seen) };
+        ref = new WeakRef(held);
+        ref.deref();
+        held = null;
+        return;
+      }
+      globalThis.gc();
+      out('datagram', seen, 'collected', ref.deref() === undefined);
+      if (seen === 3) { r.close(); s.close(); }
+    });
+    let s;
+    r.bind(0, '127.0.0.1', () => {
+      s = dgram.createSocket('udp4');
+      for (let i = 0; i < 3; i++) s.send('x', r.address().port, '127.0.0.1');
+    });
+    setTimeout(() => { out('timeout, seen', seen); process.exit(3); }, 3000).unref();
+  `, { nodeFlags: ['--expose-gc'] });
+  assert.deepStrictEqual(builtin.stdout, ['["datagram",2,"collected",true]', '["datagram",3,"collected",true]']);
+});
+
 test('an exception thrown in a send callback is an uncaught exception', T, async () => {
   const { builtin } = await childBoth(`
     const r = dgram.createSocket('udp4');

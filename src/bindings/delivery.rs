@@ -83,17 +83,26 @@ pub struct Dispatcher {
     /// which never moves), is never handed to user code (so never detached or transferred), and
     /// stays rooted above.
     more: usize,
+    /// Whether `function` runs the nextTicks and microtasks itself before it returns (Node's own
+    /// tick runner, see lib/socket.js); if not, the native side runs them after each call
+    /// (`LoopCallback::after_js_call`).
+    runs_ticks: bool,
 }
 
 impl Dispatcher {
-    /// From `init(dispatch, reply)`: `reply` must be a Uint8Array of at least one byte over an
-    /// ArrayBuffer of its own (see `ReplyByte`).
-    pub fn new<'a>(cx: &mut impl Context<'a>, function: Handle<'a, JsFunction>, reply: Handle<'a, JsTypedArray<u8>>) -> NeonResult<Dispatcher> {
+    /// From `init(dispatch, reply, runsTicks)`: `reply` must be a Uint8Array of at least one byte
+    /// over an ArrayBuffer of its own.
+    pub fn new<'a>(
+        cx: &mut impl Context<'a>,
+        function: Handle<'a, JsFunction>,
+        reply: Handle<'a, JsTypedArray<u8>>,
+        runs_ticks: bool,
+    ) -> NeonResult<Dispatcher> {
         let Some(byte) = reply.as_slice(cx).first() else {
             return cx.throw_range_error("the reply array must hold a byte");
         };
         let more = byte as *const u8 as usize;
-        Ok(Dispatcher { function: function.root(cx), _reply: reply.root(cx), more })
+        Ok(Dispatcher { function: function.root(cx), _reply: reply.root(cx), more, runs_ticks })
     }
 }
 
@@ -365,11 +374,15 @@ impl JsLoop {
         // SAFETY: on the JS thread inside the handle scope `scope` stands for; the
         // Cx lives only for this call.
         let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
-        let Some((dispatch, more)) = DISPATCH.get(&mut cx).map(|d| (d.function.to_inner(&mut cx), d.more as *const u8)) else { return true };
+        let Some((dispatch, more, runs_ticks)) =
+            DISPATCH.get(&mut cx).map(|d| (d.function.to_inner(&mut cx), d.more as *const u8, d.runs_ticks))
+        else {
+            return true;
+        };
         let Ok(mut pool) = self.pool.try_borrow_mut() else { return true };
         for (core, spare) in ready.drain(..) {
             let id = cx.number(core.id as f64).upcast();
-            let call = Call { dispatch, more, id };
+            let call = Call { dispatch, more, runs_ticks, id };
             if let Budget::Exhausted = deliver(&mut cx, scope, &self.watches, call, &core, &spare, &mut pool) {
                 lock(&self.ready).push_back((core, spare));
                 self.sender.wake();
@@ -582,29 +595,39 @@ struct Call<'a> {
     dispatch: Handle<'a, JsFunction>,
     /// The reply byte (see `Dispatcher`).
     more: *const u8,
+    /// See `Dispatcher::runs_ticks`.
+    runs_ticks: bool,
     id: Handle<'a, JsValue>,
 }
 
 impl<'a> Call<'a> {
-    /// Calls dispatch(...args), then runs the nextTicks and microtasks it queued, and returns
+    /// Calls dispatch(...args), then has the nextTicks and microtasks it queued run, and returns
     /// whether JS says more of the socket's receive backlog waits. A throw goes to Node as
     /// uncaught with the thrown value itself, as a throw in a builtin 'message' listener does; JS
     /// advanced past that event first, so delivery goes on (the next step says whether anything
     /// is left).
     fn run(self, cx: &mut Cx<'a>, scope: &LoopCallback, args: &[Handle<'a, JsValue>]) -> bool {
         let undefined = cx.undefined();
-        let more = match self.dispatch.call(cx, undefined, args) {
-            // SAFETY: the reply byte stays valid while the Dispatcher it came from lives (see
-            // `Dispatcher::more`), which is as long as this thread's env; dispatch wrote it before
-            // returning.
-            Ok(_) => (unsafe { self.more.read() }) != 0,
+        match self.dispatch.call(cx, undefined, args) {
+            Ok(_) => {
+                // A dispatch that runs the ticks itself has run them by now.
+                if !self.runs_ticks {
+                    scope.after_js_call();
+                }
+                // SAFETY: the reply byte stays valid while the Dispatcher it came from lives (see
+                // `Dispatcher::more`), which is as long as this thread's env; dispatch wrote it
+                // before returning.
+                (unsafe { self.more.read() }) != 0
+            }
             Err(_) => {
+                // Thrown by a listener (its ticks did not run) or by a tick (the rest of the queue
+                // did not): they wait for the next callback's end, the next datagram's here, as
+                // after a builtin recv callback that threw (Node skips the ticks of a failed
+                // callback scope).
                 scope.report_pending_exception();
                 true
             }
-        };
-        scope.after_js_call();
-        more
+        }
     }
 
     /// `run` with arguments that could not be built (a JS exception, e.g. out of memory) reported

@@ -157,9 +157,13 @@ fn parse_addr(ip: &str, port: u16, family: Family) -> Result<SocketAddr, i32> {
 fn init(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     let function = cx.argument::<JsFunction>(0)?;
     let reply = cx.argument::<JsTypedArray<u8>>(1)?;
+    let runs_ticks = match cx.argument_opt(2) {
+        Some(value) => value.downcast_or_throw::<JsBoolean, _>(&mut cx)?.value(&mut cx),
+        None => false,
+    };
     // A second init on the same thread keeps the first dispatcher; lib/ calls it once per thread.
     if DISPATCH.get(&mut cx).is_none() {
-        let dispatcher = delivery::Dispatcher::new(&mut cx, function, reply)?;
+        let dispatcher = delivery::Dispatcher::new(&mut cx, function, reply, runs_ticks)?;
         DISPATCH.get_or_init(&mut cx, || dispatcher);
     }
     Ok(cx.undefined())
