@@ -8,10 +8,14 @@
 //   - A wrong argument type throws a plain TypeError (a bug in lib/, never reachable by users).
 //   - Addresses passed in are IP literals (IPv6 may carry `%scope`); JS resolves host names first.
 //
-//   init(dispatch, reply)               once per thread (worker); dispatch(id, kind, a, b, c) receives
+//   init(dispatch, reply, runsTicks)    once per thread (worker); dispatch(id, kind, a, b, c) receives
 //                                       every event of every socket of this thread, see KIND_* below;
-//                                       reply: a Uint8Array over an ArrayBuffer of its own, whose
-//                                       byte 0 a receive event sets to 1 when more of the backlog waits.
+//                                       reply: a Uint32Array(3) over an ArrayBuffer of its own:
+//                                       [more waits (JS), events emitted (JS), events allowed
+//                                       (native, before a receive call)]. runsTicks: dispatch runs
+//                                       the ticks after each event itself (and may emit up to the
+//                                       allowed number per call); else the native side runs them
+//                                       after each call, which emits one event.
 //   create(family[, driver]) -> handle  family 4 | 6; driver DRIVER_HANDOVER, DRIVER_THREAD
 //                                       (when absent) or DRIVER_INLINE. No fd yet (like libuv: the
 //                                       fd is made by bind). An inline driver that cannot start on
@@ -75,8 +79,8 @@
 //   KIND_SEND_DONE: dispatch(id, KIND_SEND_DONE, results: Int32Array) bytes or -errno, in send order.
 //   KIND_RECV_STEP: dispatch(id, KIND_RECV_STEP) -> more: emit the next event of the socket's
 //                   receive backlog. KIND_RECV also answers `more` after emitting the batch's first
-//                   event (each answer in init's reply byte, not as a return value). The native side calls once per event and runs the nextTicks and
-//                   microtasks each call queued before the next (as after each builtin recv).
+//                   event (each answer in init's reply array, not as a return value). The nextTicks
+//                   and microtasks of each event run before the next (as after each builtin recv).
 //
 // Constants exported by the addon: KIND_RECV = 1, KIND_SEND_DONE = 2, KIND_RECV_STEP = 3,
 // RECV_ERROR_PEER = 0xFFFFFFFF,

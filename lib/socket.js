@@ -54,11 +54,14 @@ const udpSocketChannel = dc.channel('udp.socket');
 // ---------------------------------------------------------------------------------------------
 // Dispatch: the native side reports every socket of this thread through one function.
 
-// Every native event of every socket of this thread. For a receive event the native side reads
-// from `moreWaiting` whether more of the socket's receive backlog waits (lib/receive.js): a byte
-// in memory costs it nothing to read, a returned boolean cost two Node-API calls per datagram.
-// Its ArrayBuffer of its own stays outside V8's heap, where the native side keeps its address.
-const moreWaiting = new Uint8Array(new ArrayBuffer(1));
+// Every native event of every socket of this thread goes through one function, which answers
+// through `reply`, memory the native side reads and writes directly (src/bindings/delivery.rs,
+// `Dispatcher`): a returned value cost it two Node-API calls per datagram. Its ArrayBuffer of its
+// own stays outside V8's heap, where the native side keeps its address.
+const REPLY_MORE = 0; // JS: 1 when more of the socket's receive backlog waits
+const REPLY_EVENTS = 1; // JS: receive events this call emitted
+const REPLY_ALLOWED = 2; // native: receive events this call may emit
+const reply = new Uint32Array(new ArrayBuffer(3 * Uint32Array.BYTES_PER_ELEMENT));
 
 // The nextTicks and microtasks an event queued run before the next event, as after each of the
 // builtin's recv callbacks, where Node runs them as the callback's scope closes. Run from here by
@@ -72,13 +75,27 @@ const moreWaiting = new Uint8Array(new ArrayBuffer(1));
 // builtin skips the ticks of a callback that threw.
 const runTicks = process._tickCallback?.name === 'runNextTicks' ? process._tickCallback : null;
 
+// One event per call; the native side runs its ticks.
 function dispatch(id, kind, a, b, c, d, e) {
-  moreWaiting[0] = dispatchEvent(id, kind, a, b, c, d, e) ? 1 : 0;
+  reply[REPLY_EVENTS] = 1;
+  reply[REPLY_MORE] = dispatchEvent(id, kind, a, b, c, d, e) ? 1 : 0;
 }
 
+// An event, its ticks, and then the socket's next receive events while its backlog lasts, each
+// followed by its ticks, up to the number allowed (the loop iteration's budget): one call into JS
+// for a batch, where each event cost a call of its own. The count is written as each event
+// starts, so that after a throw the native side still knows how far delivery got.
 function dispatchAndRunTicks(id, kind, a, b, c, d, e) {
-  moreWaiting[0] = dispatchEvent(id, kind, a, b, c, d, e) ? 1 : 0;
+  let events = 1;
+  reply[REPLY_EVENTS] = events;
+  let more = dispatchEvent(id, kind, a, b, c, d, e);
   runTicks();
+  while (more && events < reply[REPLY_ALLOWED]) {
+    reply[REPLY_EVENTS] = ++events;
+    more = dispatchEvent(id, native.KIND_RECV_STEP);
+    runTicks();
+  }
+  reply[REPLY_MORE] = more ? 1 : 0;
 }
 
 function dispatchEvent(id, kind, a, b, c, d, e) {
@@ -104,7 +121,7 @@ function dispatchEvent(id, kind, a, b, c, d, e) {
   return false;
 }
 
-native.init(runTicks === null ? dispatch : dispatchAndRunTicks, moreWaiting, runTicks !== null);
+native.init(runTicks === null ? dispatch : dispatchAndRunTicks, reply, runTicks !== null);
 
 // ---------------------------------------------------------------------------------------------
 // Construction

@@ -47,7 +47,7 @@ test('panicForTest is not exported without TURBO_DGRAM_TEST_HOOKS=1', { timeout:
 test('every native function given hostile arguments throws a JS error or returns; never aborts', { timeout: 30000 }, () => {
   const r = child(`
     const native = require(process.env.NATIVE);
-    native.init(() => {}, new Uint8Array(new ArrayBuffer(1)));
+    native.init(() => {}, new Uint32Array(new ArrayBuffer(12)));
     const handle = native.create(4, 0);
     const hostile = [undefined, null, NaN, -1, 2 ** 32, 1.5, Infinity, '', 'x\\u0000y', {}, [], [1], Buffer.alloc(0), () => {}, Symbol('s'), 10n, handle];
     let calls = 0;

@@ -69,40 +69,50 @@ pub enum Wake {
 /// The JS side of delivery on this JS thread (one per Node env): see `Dispatcher`.
 pub static DISPATCH: LocalKey<Dispatcher> = LocalKey::new();
 
-/// The JS function that receives every socket event of this JS thread, and the one-byte array
-/// it writes each receive event's answer into: 1 when more of the socket's backlog waits. Read
-/// from memory after the call, the answer costs nothing; returned as a JS boolean it cost a
-/// type check and a conversion through Node-API per datagram (~5% of a flooded receiver).
+/// The JS function that receives every socket event of this JS thread, and the array of three
+/// u32 it and the native side answer each other through, in memory (a returned JS value cost a
+/// type check and a conversion through Node-API per datagram, ~5% of a flooded receiver):
+/// - `REPLY_MORE`: 1 when more of the socket's receive backlog waits (JS writes it);
+/// - `REPLY_EVENTS`: how many receive events the call emitted (JS writes it, also when it throws);
+/// - `REPLY_ALLOWED`: how many it may emit (the native side writes it before a receive call). A
+///   dispatch that runs the ticks itself goes on through the backlog, a tick run after each
+///   event, up to that many; else each call emits one.
 pub struct Dispatcher {
     function: Root<JsFunction>,
-    /// Rooted, so that the memory `more` points into stays alive.
-    _reply: Root<JsTypedArray<u8>>,
-    /// The address of the reply array's byte, kept as a number (the Dispatcher lives in the
-    /// thread's instance data, which must be Send and Sync; only that JS thread reads it). Its
+    /// Rooted, so that the memory `reply` points into stays alive.
+    _reply: Root<JsTypedArray<u32>>,
+    /// The address of the reply array's first u32, kept as a number (the Dispatcher lives in the
+    /// thread's instance data, which must be Send and Sync; only that JS thread uses it). Its
     /// ArrayBuffer was made by lib/ with `new ArrayBuffer` (a backing store outside V8's heap,
     /// which never moves), is never handed to user code (so never detached or transferred), and
     /// stays rooted above.
-    more: usize,
+    reply: usize,
     /// Whether `function` runs the nextTicks and microtasks itself before it returns (Node's own
     /// tick runner, see lib/socket.js); if not, the native side runs them after each call
     /// (`LoopCallback::after_js_call`).
     runs_ticks: bool,
 }
 
+const REPLY_MORE: usize = 0;
+const REPLY_EVENTS: usize = 1;
+const REPLY_ALLOWED: usize = 2;
+const REPLY_SLOTS: usize = 3;
+
 impl Dispatcher {
-    /// From `init(dispatch, reply, runsTicks)`: `reply` must be a Uint8Array of at least one byte
+    /// From `init(dispatch, reply, runsTicks)`: `reply` must be a Uint32Array of REPLY_SLOTS
     /// over an ArrayBuffer of its own.
     pub fn new<'a>(
         cx: &mut impl Context<'a>,
         function: Handle<'a, JsFunction>,
-        reply: Handle<'a, JsTypedArray<u8>>,
+        reply: Handle<'a, JsTypedArray<u32>>,
         runs_ticks: bool,
     ) -> NeonResult<Dispatcher> {
-        let Some(byte) = reply.as_slice(cx).first() else {
-            return cx.throw_range_error("the reply array must hold a byte");
-        };
-        let more = byte as *const u8 as usize;
-        Ok(Dispatcher { function: function.root(cx), _reply: reply.root(cx), more, runs_ticks })
+        let slots = reply.as_slice(cx);
+        if slots.len() < REPLY_SLOTS {
+            return cx.throw_range_error("the reply array must hold three u32");
+        }
+        let reply_address = slots.as_ptr() as usize;
+        Ok(Dispatcher { function: function.root(cx), _reply: reply.root(cx), reply: reply_address, runs_ticks })
     }
 }
 
@@ -374,15 +384,15 @@ impl JsLoop {
         // SAFETY: on the JS thread inside the handle scope `scope` stands for; the
         // Cx lives only for this call.
         let mut cx = unsafe { Cx::from_raw(scope.env as neon::sys::bindings::Env) };
-        let Some((dispatch, more, runs_ticks)) =
-            DISPATCH.get(&mut cx).map(|d| (d.function.to_inner(&mut cx), d.more as *const u8, d.runs_ticks))
+        let Some((dispatch, reply, runs_ticks)) =
+            DISPATCH.get(&mut cx).map(|d| (d.function.to_inner(&mut cx), d.reply as *mut u32, d.runs_ticks))
         else {
             return true;
         };
         let Ok(mut pool) = self.pool.try_borrow_mut() else { return true };
         for (core, spare) in ready.drain(..) {
             let id = cx.number(core.id as f64).upcast();
-            let call = Call { dispatch, more, runs_ticks, id };
+            let call = Call { dispatch, reply, runs_ticks, id };
             if let Budget::Exhausted = deliver(&mut cx, scope, &self.watches, call, &core, &spare, &mut pool) {
                 lock(&self.ready).push_back((core, spare));
                 self.sender.wake();
@@ -469,9 +479,9 @@ fn deliver<'a>(
         }
         if core.has_js_backlog() {
             served();
-            let more = call.run(cx, scope, &[call.id, step_kind]);
-            core.set_js_backlog(more);
-            steps += 1;
+            let answer = call.receive(cx, scope, budget - steps, &[call.id, step_kind]);
+            core.set_js_backlog(answer.more);
+            steps += answer.events;
             continue;
         }
         let mut mail = std::mem::take(&mut *lock(spare));
@@ -490,21 +500,22 @@ fn deliver<'a>(
             let args = send_done_arguments(cx, call.id, &mail);
             call.run_with(cx, scope, args);
         }
+        let allowed = budget - steps;
         if !mail.meta.is_empty() && !core.is_closed() {
             core.stats.count_batch();
             served();
-            let more = match single_datagram(&mail) {
+            let answer = match single_datagram(&mail) {
                 Some((payload, peer)) => {
                     let args = one_arguments(cx, call.id, payload, peer, pool);
-                    call.run_with(cx, scope, args)
+                    call.receive_with(cx, scope, allowed, args)
                 }
                 None => {
                     let args = batch_arguments(cx, call.id, &mail);
-                    call.run_with(cx, scope, args)
+                    call.receive_with(cx, scope, allowed, args)
                 }
             };
-            core.set_js_backlog(more);
-            steps += 1;
+            core.set_js_backlog(answer.more);
+            steps += answer.events;
         }
         mail.clear();
         *lock(spare) = mail;
@@ -593,19 +604,59 @@ fn peers_to_js<'a>(cx: &mut Cx<'a>, peers: &[SocketAddr]) -> JsResult<'a, JsArra
 #[derive(Clone, Copy)]
 struct Call<'a> {
     dispatch: Handle<'a, JsFunction>,
-    /// The reply byte (see `Dispatcher`).
-    more: *const u8,
+    /// The reply array (see `Dispatcher`).
+    reply: *mut u32,
     /// See `Dispatcher::runs_ticks`.
     runs_ticks: bool,
     id: Handle<'a, JsValue>,
 }
 
+/// What a receive call did.
+struct Answer {
+    /// More of the socket's receive backlog waits.
+    more: bool,
+    /// Receive events it emitted (at least one is counted, so delivery always advances).
+    events: usize,
+}
+
 impl<'a> Call<'a> {
-    /// Calls dispatch(...args), then has the nextTicks and microtasks it queued run, and returns
-    /// whether JS says more of the socket's receive backlog waits. A throw goes to Node as
-    /// uncaught with the thrown value itself, as a throw in a builtin 'message' listener does; JS
-    /// advanced past that event first, so delivery goes on (the next step says whether anything
-    /// is left).
+    /// A receive event (and, where dispatch runs the ticks itself, up to `allowed` of them in a
+    /// row), each followed by the nextTicks and microtasks it queued.
+    fn receive(self, cx: &mut Cx<'a>, scope: &LoopCallback, allowed: usize, args: &[Handle<'a, JsValue>]) -> Answer {
+        let allowed = if self.runs_ticks { allowed.max(1) } else { 1 };
+        // SAFETY: the reply array stays valid while the Dispatcher it came from lives (see
+        // `Dispatcher::reply`), which is as long as this thread's env; only this thread's JS and
+        // this code touch it, never at the same time.
+        unsafe {
+            self.reply.add(REPLY_ALLOWED).write(u32::try_from(allowed).unwrap_or(u32::MAX));
+            self.reply.add(REPLY_EVENTS).write(0);
+        }
+        let returned = self.run(cx, scope, args);
+        // SAFETY: as above; dispatch wrote both before it returned or threw.
+        let (more, events) = unsafe { (self.reply.add(REPLY_MORE).read() != 0, self.reply.add(REPLY_EVENTS).read()) };
+        Answer {
+            // After a throw, ask again: JS advanced past that event, and the next step says
+            // whether anything is left.
+            more: !returned || more,
+            events: (events as usize).clamp(1, allowed),
+        }
+    }
+
+    /// `receive` with arguments that could not be built (a JS exception, e.g. out of memory)
+    /// reported as uncaught; nothing was emitted, and nothing more waits in JS.
+    fn receive_with(self, cx: &mut Cx<'a>, scope: &LoopCallback, allowed: usize, args: NeonResult<impl AsRef<[Handle<'a, JsValue>]>>) -> Answer {
+        match args {
+            Ok(args) => self.receive(cx, scope, allowed, args.as_ref()),
+            Err(_) => {
+                scope.report_pending_exception();
+                Answer { more: false, events: 1 }
+            }
+        }
+    }
+
+    /// Calls dispatch(...args), then has the nextTicks and microtasks it queued run; returns
+    /// whether it returned (false: it threw). A throw goes to Node as uncaught with the thrown
+    /// value itself, as a throw in a builtin 'message' listener does.
     fn run(self, cx: &mut Cx<'a>, scope: &LoopCallback, args: &[Handle<'a, JsValue>]) -> bool {
         let undefined = cx.undefined();
         match self.dispatch.call(cx, undefined, args) {
@@ -614,10 +665,7 @@ impl<'a> Call<'a> {
                 if !self.runs_ticks {
                     scope.after_js_call();
                 }
-                // SAFETY: the reply byte stays valid while the Dispatcher it came from lives (see
-                // `Dispatcher::more`), which is as long as this thread's env; dispatch wrote it
-                // before returning.
-                (unsafe { self.more.read() }) != 0
+                true
             }
             Err(_) => {
                 // Thrown by a listener (its ticks did not run) or by a tick (the rest of the queue
@@ -625,19 +673,19 @@ impl<'a> Call<'a> {
                 // after a builtin recv callback that threw (Node skips the ticks of a failed
                 // callback scope).
                 scope.report_pending_exception();
-                true
+                false
             }
         }
     }
 
-    /// `run` with arguments that could not be built (a JS exception, e.g. out of memory) reported
-    /// as uncaught too.
-    fn run_with(self, cx: &mut Cx<'a>, scope: &LoopCallback, args: NeonResult<impl AsRef<[Handle<'a, JsValue>]>>) -> bool {
+    /// `run` with arguments that could not be built, reported as uncaught too.
+    fn run_with(self, cx: &mut Cx<'a>, scope: &LoopCallback, args: NeonResult<impl AsRef<[Handle<'a, JsValue>]>>) {
         match args {
-            Ok(args) => self.run(cx, scope, args.as_ref()),
+            Ok(args) => {
+                self.run(cx, scope, args.as_ref());
+            }
             Err(_) => {
                 scope.report_pending_exception();
-                false
             }
         }
     }

@@ -156,7 +156,7 @@ fn parse_addr(ip: &str, port: u16, family: Family) -> Result<SocketAddr, i32> {
 
 fn init(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     let function = cx.argument::<JsFunction>(0)?;
-    let reply = cx.argument::<JsTypedArray<u8>>(1)?;
+    let reply = cx.argument::<JsTypedArray<u32>>(1)?;
     let runs_ticks = match cx.argument_opt(2) {
         Some(value) => value.downcast_or_throw::<JsBoolean, _>(&mut cx)?.value(&mut cx),
         None => false,
