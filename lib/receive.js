@@ -6,10 +6,10 @@
 // IPv4 senders as IPv4-mapped IPv6 addresses, as with the builtin). Each datagram becomes a view
 // into the batch and a fresh rinfo { address, family, port, size }, in the builtin's key order.
 //
-// One event per call: the native side calls in once per event (KIND_RECV with a new batch, then
-// KIND_RECV_STEP), and runs the nextTicks and microtasks of each call before the next, so those a
-// listener queues run before the next datagram's 'message', as with the builtin's one recv
-// callback per datagram. Each call returns whether more events wait. Progress is recorded before
+// One event per step: lib/socket.js's dispatch steps a socket's backlog (KIND_RECV with a new
+// batch, then KIND_RECV_STEP) and the nextTicks and microtasks of each step run before the next,
+// so those a listener queues run before the next datagram's 'message', as with the builtin's one
+// recv callback per datagram. Each step returns whether more events wait. Progress is recorded before
 // each emit, so a listener that throws (the native side reports it as uncaught) never sees the
 // same datagram twice. Nothing is delivered once the socket is closed.
 

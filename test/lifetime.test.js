@@ -169,9 +169,9 @@ test('a message listener that throws, with an uncaughtException handler: the res
 });
 
 test('a nextTick or microtask queued by a message listener throws: uncaughtException at the same point of the burst', T, async () => {
-  // Delivery runs each datagram's ticks in an empty callback scope after the call (src/host.rs,
-  // LoopCallback::after_js_call); a tick that throws there is Node's to report, as after the
-  // builtin's recv callback.
+  // Delivery runs each datagram's ticks after its 'message' (lib/socket.js, runTicks; else an
+  // empty native callback scope, src/host.rs LoopCallback::after_js_call); a tick that throws
+  // there is reported as uncaught, as after the builtin's recv callback.
   const { builtin } = await childBoth(`
     let seen = 0;
     process.on('uncaughtException', (err) => out('uncaughtException', err.message));
