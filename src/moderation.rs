@@ -41,14 +41,15 @@ impl Default for Moderation {
 }
 
 impl Moderation {
-    /// After a turn that read `read` messages; `more_waiting` when the kernel queue still holds
-    /// data (the next turn reads it at once: nothing to wait for). Returns whether to pause for
-    /// MODERATION_PAUSE before the next turn.
-    pub fn after_turn(&mut self, read: usize, more_waiting: bool) -> bool {
-        self.after_turn_at(Instant::now(), read, more_waiting)
+    /// After a turn that read `read` messages; `no_pause` when the next turn must not wait: the
+    /// kernel queue still holds data (the next turn reads it at once), or the socket answered
+    /// what it read (bindings/watch.rs: a server's peers wait for each reply). Returns whether to
+    /// pause for MODERATION_PAUSE before the next turn.
+    pub fn after_turn(&mut self, read: usize, no_pause: bool) -> bool {
+        self.after_turn_at(Instant::now(), read, no_pause)
     }
 
-    fn after_turn_at(&mut self, now: Instant, read: usize, more_waiting: bool) -> bool {
+    fn after_turn_at(&mut self, now: Instant, read: usize, no_pause: bool) -> bool {
         self.window_messages += read;
         let elapsed = now.saturating_duration_since(self.window_start);
         if elapsed >= MODERATION_WINDOW {
@@ -57,7 +58,7 @@ impl Moderation {
             self.window_start = now;
             self.window_messages = 0;
         }
-        read > 0 && self.busy && !more_waiting
+        read > 0 && self.busy && !no_pause
     }
 }
 

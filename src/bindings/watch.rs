@@ -201,8 +201,8 @@ fn serve(js_loop: &JsLoop, scope: &mut LoopCallback, core: &Arc<UdpCore>) {
     // A socket that sent during the turn (its listeners answered what it read) serves requests:
     // each of its peers waits for a reply, so it is never paused. A pause would add itself, and
     // the late wake-up of a halted vCPU, to every reply: at 50k requests/s, replies came in
-    // batches of ~20 and their p50 was 7x the builtin's (now ~2-3x lower; the server then spends
-    // ~10% more CPU per request, as the builtin does: it never pauses either).
+    // batches of ~20 and their p50 was 7x the builtin's (without the pause ~3x lower; the server
+    // then spends ~15% more CPU per request, the builtin's, which never pauses either).
     let answered = core.stats.sent_datagrams.load(Ordering::Relaxed) != sent_before;
     let unread = total >= limit;
     if !core.is_closed() && watches.moderate(core.id, total, unread || answered) {
