@@ -20,11 +20,13 @@ use crate::reactor::{Mail, Reactor, UdpCore, RECV_ERROR_PEER};
 use crate::socket::{self, BindFlags, Membership, SockOpt};
 
 mod delivery;
+mod dispatch;
 mod pool;
 mod send;
 mod watch;
 
-use delivery::{JsLoop, Spare, Wake, DISPATCH, KIND_RECV, KIND_RECV_ONE, KIND_RECV_STEP, KIND_SEND_DONE};
+use delivery::{JsLoop, Spare, Wake};
+use dispatch::{DISPATCH, KIND_RECV, KIND_RECV_ONE, KIND_RECV_STEP, KIND_SEND_DONE};
 
 /// Driver numbers as JS passes them to `create` (DRIVER_* constants).
 const DRIVER_THREAD: u32 = 0;
@@ -163,7 +165,7 @@ fn init(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     };
     // A second init on the same thread keeps the first dispatcher; lib/ calls it once per thread.
     if DISPATCH.get(&mut cx).is_none() {
-        let dispatcher = delivery::Dispatcher::new(&mut cx, function, reply, runs_ticks)?;
+        let dispatcher = dispatch::Dispatcher::new(&mut cx, function, reply, runs_ticks)?;
         DISPATCH.get_or_init(&mut cx, || dispatcher);
     }
     Ok(cx.undefined())
