@@ -147,61 +147,16 @@ test('an exception thrown in a message listener is an uncaught exception', T, as
   assert.strictEqual(builtin.code, 1);
 });
 
-test('a message listener that throws, with an uncaughtException handler: the rest of the burst still arrives', T, async () => {
-  const { builtin } = await childBoth(`
-    let seen = 0;
-    process.on('uncaughtException', (err) => out('uncaughtException', err.message));
-    const r = dgram.createSocket('udp4');
-    r.on('message', (msg) => {
-      seen++;
-      if (msg.toString() === 'd2' || msg.toString() === 'd7') throw new Error('listener threw on ' + msg);
-      if (seen === 10) { out('all ten seen'); r.close(); s.close(); }
-    });
-    let s;
-    r.bind(0, '127.0.0.1', () => {
-      s = dgram.createSocket('udp4');
-      for (let i = 0; i < 10; i++) s.send('d' + i, r.address().port, '127.0.0.1');
-    });
-    setTimeout(() => { out('timeout, seen', seen); process.exit(3); }, 3000).unref();
-    process.on('exit', (code) => out('exit', code, seen));
-  `);
-  assert.ok(builtin.stdout.includes('["all ten seen"]'), builtin.stdout.join('\n'));
-});
-
-test('a nextTick or microtask queued by a message listener throws: uncaughtException at the same point of the burst', T, async () => {
-  // Delivery runs each datagram's ticks after its 'message' (lib/socket.js, runTicks; else an
-  // empty native callback scope, src/host.rs LoopCallback::after_js_call); a tick that throws
-  // there is reported as uncaught, as after the builtin's recv callback.
-  const { builtin } = await childBoth(`
-    let seen = 0;
-    process.on('uncaughtException', (err) => out('uncaughtException', err.message));
-    const r = dgram.createSocket('udp4');
-    r.on('message', (msg) => {
-      const text = msg.toString();
-      seen++;
-      out('message', text);
-      if (text === 'd3') process.nextTick(() => { out('tick', text); throw new Error('tick threw on ' + text); });
-      if (text === 'd5') queueMicrotask(() => { out('microtask', text); throw new Error('microtask threw on ' + text); });
-      if (seen === 8) { out('all eight seen'); r.close(); s.close(); }
-    });
-    let s;
-    r.bind(0, '127.0.0.1', () => {
-      s = dgram.createSocket('udp4');
-      for (let i = 0; i < 8; i++) s.send('d' + i, r.address().port, '127.0.0.1');
-    });
-    setTimeout(() => { out('timeout, seen', seen); process.exit(3); }, 3000).unref();
-  `);
-  assert.ok(builtin.stdout.includes('["all eight seen"]'), builtin.stdout.join('\n'));
-  assert.ok(builtin.stdout.some((line) => line.includes('microtask threw on d5')), builtin.stdout.join('\n'));
-});
-
-// The ticks of each datagram run from lib/socket.js's dispatch (Node's own runner); a throw leaves
-// the rest to the next callback, as a failed callback scope does for the builtin. Under
-// --pending-deprecation that runner warns when called, so the native side closes a callback scope
-// after each datagram instead (src/bindings/delivery.rs, Call::run): both paths are checked.
+// A burst whose listeners queue ticks and microtasks that throw, an unhandled rejection, and a
+// listener that throws with ticks queued: uncaughtException (and its origin) comes at the builtin's
+// point of the burst, and what was queued behind a throw runs where the builtin runs it. The ticks
+// of each datagram run from lib/socket.js's dispatch (Node's own runner); a throw leaves the rest to
+// the next callback, as a failed callback scope does for the builtin. Under --pending-deprecation
+// that runner warns when called, so the native side closes a callback scope after each datagram
+// instead (src/bindings/dispatch.rs, Call::run): both paths are checked.
 const TICKS_AROUND_THROWS = `
   let seen = 0;
-  process.on('uncaughtException', (err) => out('uncaughtException', err.message));
+  process.on('uncaughtException', (err, origin) => out('uncaughtException', err.message, origin));
   process.on('warning', (w) => out('warning', w.name, w.code));
   const r = dgram.createSocket('udp4');
   r.on('message', (msg) => {
@@ -218,24 +173,30 @@ const TICKS_AROUND_THROWS = `
       queueMicrotask(() => out('microtask of a listener that throws', text));
       throw new Error('listener threw on ' + text);
     }
-    if (seen === 6) { out('all six seen'); r.close(); s.close(); }
+    if (text === 'd5') {
+      queueMicrotask(() => { out('microtask 1', text); throw new Error('microtask threw on ' + text); });
+      queueMicrotask(() => out('microtask 2', text));
+    }
+    if (text === 'd6') Promise.reject(new Error('rejected on ' + text));
+    if (seen === 8) { out('all eight seen'); r.close(); s.close(); }
   });
   let s;
   r.bind(0, '127.0.0.1', () => {
     s = dgram.createSocket('udp4');
-    for (let i = 0; i < 6; i++) s.send('d' + i, r.address().port, '127.0.0.1');
+    for (let i = 0; i < 8; i++) s.send('d' + i, r.address().port, '127.0.0.1');
   });
   setTimeout(() => { out('timeout, seen', seen); process.exit(3); }, 3000).unref();
 `;
 
-test('a throw among the ticks of a burst: the ticks queued behind it, and those of a listener that threw, run where the builtin runs them', T, async () => {
+test('throws among the ticks, microtasks and listeners of a burst, and an unhandled rejection: reported and followed as by the builtin', T, async () => {
   const { builtin } = await childBoth(TICKS_AROUND_THROWS);
-  assert.ok(builtin.stdout.includes('["all six seen"]'), builtin.stdout.join('\n'));
+  assert.ok(builtin.stdout.includes('["all eight seen"]'), builtin.stdout.join('\n'));
+  assert.ok(builtin.stdout.some((line) => line.includes('rejected on d6')), builtin.stdout.join('\n'));
 });
 
 test('the same under --pending-deprecation (ticks run by a native callback scope): same order, no warning', T, async () => {
   const { builtin } = await childBoth(TICKS_AROUND_THROWS, { nodeFlags: ['--pending-deprecation'] });
-  assert.ok(builtin.stdout.includes('["all six seen"]'), builtin.stdout.join('\n'));
+  assert.ok(builtin.stdout.includes('["all eight seen"]'), builtin.stdout.join('\n'));
 });
 
 test('an object a message listener held through a WeakRef can be collected before the next datagram', T, async () => {
