@@ -110,7 +110,8 @@ function changeSourceMembership(socket, add, sourceAddress, groupAddress, interf
   if (err) throw errnoException(err, syscall);
 }
 
-// The methods, in the order the builtin defines them.
+// ref() / unref(): a bound socket holds the loop while ref'd; the state is remembered for a
+// socket not bound yet.
 function setRefed(socket, refed) {
   const state = socket[kState];
   if (state.handle !== null) {
@@ -122,6 +123,7 @@ function setRefed(socket, refed) {
   return socket;
 }
 
+// The methods, in the order the builtin defines them.
 function install(Socket) {
   Socket.prototype.setBroadcast = function (arg) {
     setFlag(this, native.OPT_BROADCAST, arg, 'setBroadcast');
@@ -172,7 +174,6 @@ function install(Socket) {
   // -------------------------------------------------------------------------------------------
   // Event loop reference, buffer sizes, queue sizes
 
-  // A bound socket holds the loop while ref'd; the state is remembered for a socket not bound yet.
   Socket.prototype.ref = function () {
     return setRefed(this, true);
   };

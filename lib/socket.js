@@ -55,7 +55,7 @@ const udpSocketChannel = dc.channel('udp.socket');
 // Dispatch: the native side reports every socket of this thread through one function.
 
 // Every native event of every socket of this thread goes through one function, which answers
-// through `reply`, memory the native side reads and writes directly (src/bindings/delivery.rs,
+// through `reply`, memory the native side reads and writes directly (src/bindings/dispatch.rs,
 // `Dispatcher`): a returned value cost it two Node-API calls per datagram. Its ArrayBuffer of its
 // own stays outside V8's heap, where the native side keeps its address.
 const REPLY_MORE = 0; // JS: 1 when more of the socket's receive backlog waits
