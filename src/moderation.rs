@@ -42,9 +42,9 @@ impl Default for Moderation {
 
 impl Moderation {
     /// After a turn that read `read` messages; `no_pause` when the next turn must not wait: the
-    /// kernel queue still holds data (the next turn reads it at once), or the socket answered
-    /// what it read (bindings/watch.rs: a server's peers wait for each reply). Returns whether to
-    /// pause for MODERATION_PAUSE before the next turn.
+    /// kernel queue still holds data (the next turn reads it at once), or the JS thread answered
+    /// what it read (bindings/send.rs `Replies`: a server's peers wait for each reply). Returns
+    /// whether to pause for MODERATION_PAUSE before the next turn.
     pub fn after_turn(&mut self, read: usize, no_pause: bool) -> bool {
         self.after_turn_at(Instant::now(), read, no_pause)
     }

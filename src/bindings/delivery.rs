@@ -23,6 +23,7 @@ use neon::prelude::*;
 
 use super::dispatch::{batch_arguments, one_arguments, send_done_arguments, Call, DISPATCH, KIND_RECV_STEP};
 use super::pool::ReceivePool;
+use super::send::Replies;
 use super::watch::Watches;
 use crate::batch::{RecvArena, RECV_BATCH};
 use crate::host::{LoopCallback, LoopHandle, LoopHandleKind, NapiEnv, OnFire, WakeSender};
@@ -257,6 +258,7 @@ impl JsLoop {
         let inline = self.inline.borrow();
         let Some(inline) = inline.as_ref() else { return };
         let Ok(mut turner) = inline.turner.try_borrow_mut() else { return };
+        let replies = Replies::watch();
         let mut messages = inline.reactor.turn(&mut turner, Some(Duration::ZERO));
         // Inline sockets' mail is posted only by this turn and its rereads, and never wakes the
         // async handle (see `notifier`): everything they post is delivered here, a reread's
@@ -270,7 +272,7 @@ impl JsLoop {
             delivered = self.deliver_ready(scope) && read > 0;
         }
         let more_waiting = turner.has_carried();
-        let pause = inline.moderation.borrow_mut().after_turn(messages, more_waiting);
+        let pause = inline.moderation.borrow_mut().after_turn(messages, more_waiting || replies.sent());
         if more_waiting {
             // Unread data left behind: make the epoll fd readable again so libuv calls us on its
             // next iteration, after the other handles had their turn.

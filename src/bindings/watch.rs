@@ -9,10 +9,10 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::os::fd::RawFd;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use super::delivery::{with_this_loop, JsLoop, LIBUV_READS_PER_EVENT};
+use super::send::Replies;
 use crate::batch::RecvArena;
 use crate::handover::LoopState;
 use crate::host::{LoopCallback, LoopHandle, LoopHandleKind, NapiEnv, OnFire};
@@ -186,7 +186,7 @@ fn serve(js_loop: &JsLoop, scope: &mut LoopCallback, core: &Arc<UdpCore>) {
     let arena = arena.get_or_insert_with(|| Box::new(RecvArena::new()));
     let limit = LIBUV_READS_PER_EVENT;
     watches.sent_to_own_port.set(false);
-    let sent_before = core.stats.sent_datagrams.load(Ordering::Relaxed);
+    let replies = Replies::watch();
     let mut total = core.read_on_js_thread(arena, limit);
     // Each pass delivers what the last read posted, a receive error without datagrams included
     // (a pass that finds nothing ready ends the loop).
@@ -198,14 +198,8 @@ fn serve(js_loop: &JsLoop, scope: &mut LoopCallback, core: &Arc<UdpCore>) {
         }
         total += core.read_on_js_thread(arena, limit - total);
     }
-    // A socket that sent during the turn (its listeners answered what it read) serves requests:
-    // each of its peers waits for a reply, so it is never paused. A pause would add itself, and
-    // the late wake-up of a halted vCPU, to every reply: at 50k requests/s, replies came in
-    // batches of ~20 and their p50 was 7x the builtin's (without the pause ~3x lower; the server
-    // then spends ~15% more CPU per request, the builtin's, which never pauses either).
-    let answered = core.stats.sent_datagrams.load(Ordering::Relaxed) != sent_before;
     let unread = total >= limit;
-    if !core.is_closed() && watches.moderate(core.id, total, unread || answered) {
+    if !core.is_closed() && watches.moderate(core.id, total, unread || replies.sent()) {
         watches.paused.borrow_mut().push(core.id);
         if !watches.arm_pause(js_loop) {
             for id in watches.paused.take() {
